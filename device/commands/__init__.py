@@ -1,0 +1,1 @@
+"""One module per `ventriloquist` sub-command: add_arguments(parser) and run(args)."""

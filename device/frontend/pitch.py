@@ -1,0 +1,114 @@
+"""Pitch: YIN (de Cheveigne & Kawahara 2002) on all frames of a chunk at once, plus a 3-frame smoother.
+
+The pitch segment of a frame ends where the frame's analysis window ends, so pitch adds no lookahead
+of its own; the smoother looks one frame ahead (majority vote on voicing, median of voiced F0s).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from device.frontend.settings import FrontendSettings
+
+TINY = np.finfo(np.float64).tiny
+SMOOTHING_SPAN_FRAMES = 3
+"""Previous, current and next frame."""
+
+
+class Yin:
+    """Raw per-frame F0 and voicing from pitch segments (n, segment_samples)."""
+
+    def __init__(self, settings: FrontendSettings) -> None:
+        self.rate_hz = settings.rate_hz
+        self.window_samples = int(round(settings.pitch_window_s * settings.rate_hz))
+        self.lag_min = int(np.floor(settings.rate_hz / settings.f0_max_hz))
+        self.lag_max = int(np.ceil(settings.rate_hz / settings.f0_min_hz))
+        self.segment_samples = self.window_samples + self.lag_max
+        self.fft_size = 1 << int(np.ceil(np.log2(self.segment_samples)))
+        self.threshold = settings.yin_threshold
+        self.voicing_threshold = settings.voicing_threshold
+        self.floor_mean_square = 10.0 ** (settings.voicing_floor_dbfs / 10.0)
+
+    def __call__(self, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n, w, lag_max = len(segments), self.window_samples, self.lag_max
+        head = np.fft.rfft(segments[:, :w], n=self.fft_size, axis=1)
+        whole = np.fft.rfft(segments, n=self.fft_size, axis=1)
+        corr = np.fft.irfft(np.conj(head) * whole, n=self.fft_size, axis=1)[:, : lag_max + 1]
+        energy = np.zeros((n, segments.shape[1] + 1))
+        np.cumsum(segments**2, axis=1, out=energy[:, 1:])
+        lagged_energy = energy[:, w : w + lag_max + 1] - energy[:, : lag_max + 1]
+        diff = np.maximum(energy[:, w : w + 1] + lagged_energy - 2.0 * corr, 0.0)
+        cmnd = self._cumulative_mean_normalised(diff)
+        lag = self._best_lag(cmnd)
+        rows = np.arange(n)
+        period = lag + _parabolic_offset(cmnd[rows, lag - 1], cmnd[rows, lag], cmnd[rows, lag + 1])
+        voiced = (cmnd[rows, lag] < self.voicing_threshold) & (energy[:, w] / w > self.floor_mean_square)
+        return self.rate_hz / period, voiced
+
+    @staticmethod
+    def _cumulative_mean_normalised(diff: np.ndarray) -> np.ndarray:
+        running = np.cumsum(diff, axis=1)
+        cmnd = diff * np.arange(diff.shape[1])
+        cmnd[:, 1:] /= np.maximum(running[:, 1:], TINY)  # silence: 0, but the energy floor keeps it unvoiced
+        cmnd[:, 0] = 1.0
+        return cmnd
+
+    def _best_lag(self, cmnd: np.ndarray) -> np.ndarray:
+        """First dip below the threshold, followed down to its local minimum; else the global minimum."""
+        search = cmnd[:, self.lag_min : self.lag_max]  # lag_max itself is kept as the right neighbour
+        below = search < self.threshold
+        first = np.argmax(below, axis=1)
+        rising = np.ones_like(below)
+        rising[:, :-1] = search[:, 1:] >= search[:, :-1]
+        after_first = np.arange(search.shape[1])[None, :] >= first[:, None]
+        dip = np.argmax(rising & after_first, axis=1)
+        lag = np.where(below.any(axis=1), dip, np.argmin(search, axis=1))
+        return lag + self.lag_min
+
+
+def _parabolic_offset(left: np.ndarray, centre: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Sub-sample position of a parabola's vertex through three equally spaced points, within +-1."""
+    curvature = left - 2.0 * centre + right
+    safe = np.where(curvature > 0, curvature, 1.0)
+    return np.where(curvature > 0, np.clip(0.5 * (left - right) / safe, -1.0, 1.0), 0.0)
+
+
+class PitchSmoother:
+    """Streaming 3-frame smoother with one frame of lookahead; the edges repeat the first / last frame."""
+
+    def __init__(self) -> None:
+        self.f0_hz = np.zeros(0)
+        """Raw F0 of the frames still waiting for their successor (the previous one leads)."""
+        self.voiced = np.zeros(0, bool)
+
+    def process(self, f0_hz: np.ndarray, voiced: np.ndarray) -> np.ndarray:
+        """Smoothed F0 (0 = unvoiced) for every frame whose next frame is now known."""
+        if len(f0_hz) == 0:
+            return np.zeros(0)
+        if len(self.f0_hz) == 0:
+            f0_hz, voiced = np.r_[f0_hz[:1], f0_hz], np.r_[voiced[:1], voiced]
+        return self._smooth(np.r_[self.f0_hz, f0_hz], np.r_[self.voiced, voiced])
+
+    def flush(self) -> np.ndarray:
+        if len(self.f0_hz) == 0:
+            return np.zeros(0)
+        out = self._smooth(np.r_[self.f0_hz, self.f0_hz[-1:]], np.r_[self.voiced, self.voiced[-1:]])
+        self.reset()
+        return out
+
+    def reset(self) -> None:
+        self.f0_hz = np.zeros(0)
+        self.voiced = np.zeros(0, bool)
+
+    def _smooth(self, f0_hz: np.ndarray, voiced: np.ndarray) -> np.ndarray:
+        keep = SMOOTHING_SPAN_FRAMES - 1
+        self.f0_hz, self.voiced = f0_hz[-keep:], voiced[-keep:]
+        if len(f0_hz) < SMOOTHING_SPAN_FRAMES:
+            return np.zeros(0)
+        f0_win = np.lib.stride_tricks.sliding_window_view(f0_hz, SMOOTHING_SPAN_FRAMES)
+        v_win = np.lib.stride_tricks.sliding_window_view(voiced, SMOOTHING_SPAN_FRAMES)
+        n_voiced = v_win.sum(axis=1)
+        all_voiced_median = f0_win.sum(axis=1) - f0_win.max(axis=1) - f0_win.min(axis=1)
+        two_voiced_mean = (f0_win * v_win).sum(axis=1) / np.maximum(n_voiced, 1)
+        smoothed = np.where(n_voiced == SMOOTHING_SPAN_FRAMES, all_voiced_median, two_voiced_mean)
+        return np.where(n_voiced * 2 > SMOOTHING_SPAN_FRAMES, smoothed, 0.0)

@@ -1,0 +1,29 @@
+"""Per-frame building blocks shared by several feature kinds: window, power spectrum, log energy."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+ENERGY_FLOOR = 1e-10
+"""Added to the mean square before the log, so silence gives a finite -23.0."""
+
+
+@lru_cache(maxsize=16)
+def hamming(window_samples: int) -> np.ndarray:
+    """Symmetric Hamming window (the paper's), read-only."""
+    w = np.hamming(window_samples)
+    w.flags.writeable = False
+    return w
+
+
+def power_spectra(frames: np.ndarray, fft_size: int) -> np.ndarray:
+    """|rfft(Hamming * frame)|^2 per row: (n, fft_size // 2 + 1)."""
+    spectrum = np.fft.rfft(frames * hamming(frames.shape[1]), n=fft_size, axis=1)
+    return spectrum.real**2 + spectrum.imag**2
+
+
+def log_energy(frames: np.ndarray) -> np.ndarray:
+    """ln(mean square + ENERGY_FLOOR) of each raw (unwindowed) frame."""
+    return np.log(np.einsum("ij,ij->i", frames, frames) / frames.shape[1] + ENERGY_FLOOR)

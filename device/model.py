@@ -1,0 +1,134 @@
+"""The one place that picks a TFLite interpreter, and the stage that turns features into FAPs.
+
+Backends, in order of preference: ai-edge-litert (maintained, fast), then tflite-runtime
+(older Pi images; needs numpy<2). Set VENTRILOQUIST_TFLITE=litert|tflite-runtime to force
+one. Nothing else in the project imports an interpreter, and nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+
+import numpy as np
+
+from device.bundle import Bundle
+from device.errors import VentriloquistError
+from device.values import FapFrames, FeatureFrames
+
+BACKENDS: dict[str, str] = {
+    "litert": "ai_edge_litert.interpreter",
+    "tflite-runtime": "tflite_runtime.interpreter",
+}
+BACKEND_ENV = "VENTRILOQUIST_TFLITE"
+
+
+def interpreter_class(backend: str | None = None) -> tuple[str, type]:
+    """(backend name, Interpreter class) of the requested or the first installed backend."""
+    backend = backend or os.environ.get(BACKEND_ENV) or None
+    if backend is not None and backend not in BACKENDS:
+        raise VentriloquistError(f"unknown TFLite backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    for name in [backend] if backend else list(BACKENDS):
+        try:
+            return name, importlib.import_module(BACKENDS[name]).Interpreter
+        except ImportError:
+            continue
+    raise VentriloquistError(
+        "no TFLite interpreter is installed: pip install ai-edge-litert (or tflite-runtime on older Pi images)"
+        if backend is None
+        else f"TFLite backend {backend!r} is not installed ({BACKENDS[backend]} does not import)"
+    )
+
+
+class TfliteModel:
+    """An int8 TFLite model with float in/out: quantises inputs, dequantises outputs."""
+
+    def __init__(self, model_bytes: bytes, *, backend: str | None = None, where: str = "model"):
+        self.backend, cls = interpreter_class(backend)
+        self.where = where
+        try:
+            self._interp = cls(model_content=model_bytes, num_threads=1)
+            self._interp.allocate_tensors()
+        except (ValueError, RuntimeError) as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise VentriloquistError(f"{where}: not a loadable TFLite model ({first})") from None
+        self._in = self._interp.get_input_details()[0]
+        self._out = self._interp.get_output_details()[0]
+        self.input_dim = int(self._in["shape"][-1])
+        self.output_dim = int(self._out["shape"][-1])
+        self._in_scale, self._in_zero = self._in["quantization"]
+        self._out_scale, self._out_zero = self._out["quantization"]
+        self._batch = int(self._in["shape"][0])
+
+    def check_shapes(self, input_dim: int, output_dim: int) -> None:
+        """Refuse a model whose input/output widths or types differ from what the bundle says."""
+        if self._in["dtype"] != np.int8 or self._out["dtype"] != np.int8:
+            raise VentriloquistError(f"{self.where}: expected a full-integer int8 model (input and output int8)")
+        if (self.input_dim, self.output_dim) != (input_dim, output_dim):
+            raise VentriloquistError(
+                f"{self.where}: model maps {self.input_dim} -> {self.output_dim} values, "
+                f"but the bundle settings need {input_dim} -> {output_dim}"
+            )
+
+    def _resize(self, n: int) -> None:
+        if n != self._batch:
+            self._interp.resize_tensor_input(self._in["index"], [n, self.input_dim])
+            self._interp.allocate_tensors()
+            self._batch = n
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """(n, input_dim) float -> (n, output_dim) float32, one invoke for the whole batch."""
+        n = x.shape[0]
+        if n == 0:
+            return np.zeros((0, self.output_dim), np.float32)
+        self._resize(n)
+        q = np.clip(np.round(x / self._in_scale + self._in_zero), -128, 127).astype(np.int8)
+        self._interp.set_tensor(self._in["index"], q)
+        self._interp.invoke()
+        y = self._interp.get_tensor(self._out["index"]).astype(np.float32)
+        return (y - self._out_zero) * self._out_scale
+
+
+def decoder(bundle: Bundle) -> Callable[[np.ndarray], np.ndarray]:
+    """Model outputs -> FAP values: softmax blends patterns by probability; binary picks one."""
+    patterns = bundle.patterns
+    if bundle.coding == "softmax":
+
+        def blend(scores: np.ndarray) -> np.ndarray:
+            p = np.clip(scores, 0.0, None)
+            p = p / np.maximum(p.sum(axis=1, keepdims=True), 1e-6)
+            return (p @ patterns).astype(np.float32)
+
+        return blend
+    weights = 2 ** np.arange(bundle.n_outputs)[::-1]
+
+    def pick(scores: np.ndarray) -> np.ndarray:
+        idx = (scores > 0.5).astype(np.int64) @ weights
+        return patterns[np.minimum(idx, len(patterns) - 1)]
+
+    return pick
+
+
+class PatternModel:
+    """Stage: context-stacked feature frames -> FAP frames (normalise, infer, decode)."""
+
+    def __init__(self, bundle: Bundle, *, backend: str | None = None):
+        self.bundle = bundle
+        settings = bundle.frontend_settings()
+        context = settings.input_dim // settings.dim
+        self.mean = np.tile(bundle.norm_mean, context)
+        self.inv_std = 1.0 / np.tile(bundle.norm_std, context)
+        self.model = TfliteModel(bundle.model_bytes, backend=backend, where=f"bundle {bundle.name}: model")
+        self.model.check_shapes(settings.input_dim, bundle.n_outputs)
+        self.decode = decoder(bundle)
+
+    def process(self, frames: FeatureFrames) -> FapFrames:
+        scores = self.model.predict((frames.values - self.mean) * self.inv_std)
+        return FapFrames(frames.times_s, self.decode(scores), self.bundle.faps)
+
+    def flush(self) -> FapFrames:
+        return FapFrames.empty(self.bundle.faps)
+
+    def reset(self) -> None:
+        """Stateless between calls: nothing to clear."""

@@ -1,0 +1,94 @@
+"""Shared fixtures: a tiny real int8 bundle (built with TensorFlow in a subprocess) and paths."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+_TINY_MODEL_SCRIPT = r"""
+import sys, numpy as np, keras
+from training.export import to_int8_tflite
+input_dim, n_out, activation, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+keras.utils.set_random_seed(0)
+model = keras.Sequential([keras.Input((input_dim,)), keras.layers.Dense(8, activation="tanh"),
+                          keras.layers.Dense(n_out, activation=activation)])
+x = np.random.default_rng(0).normal(size=(256, input_dim)).astype(np.float32)
+open(out, "wb").write(to_int8_tflite(model, x))
+"""
+
+
+def tiny_model_bytes(input_dim: int, n_out: int, activation: str = "softmax") -> bytes:
+    """A real int8 TFLite model made by the training exporter (TensorFlow stays out of this process)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "model.tflite"
+        subprocess.run(
+            [sys.executable, "-c", _TINY_MODEL_SCRIPT, str(input_dim), str(n_out), activation, str(out)],
+            capture_output=True, check=True, cwd=REPO,
+        )
+        return out.read_bytes()
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared, skipping the test with a reason where it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent (../shared holds the real data; a fresh clone has none)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle_obj():
+    """A small but real Bundle (softmax over 4 patterns) on the default front-end preset."""
+    from device.bundle import Bundle
+    from device.fap import ANIMATION_SUBSET
+    from device.frontend import PRESETS
+
+    settings = PRESETS["default"]
+    rng = np.random.default_rng(1)
+    patterns = rng.normal(0, 100, size=(4, len(ANIMATION_SUBSET))).astype(np.float32)
+    return Bundle(
+        name="tiny-test",
+        features=settings.to_dict(),
+        norm_mean=np.zeros(settings.dim, np.float32),
+        norm_std=np.ones(settings.dim, np.float32),
+        coding="softmax",
+        patterns=patterns,
+        faps=ANIMATION_SUBSET,
+        model_bytes=tiny_model_bytes(settings.input_dim, 4),
+        provenance={"corpus": "random test data", "licence": "none"},
+    )
+
+
+@pytest.fixture
+def tiny_bundle(tmp_path, tiny_bundle_obj) -> Path:
+    """The tiny bundle written to a fresh folder."""
+    from device.bundle import write_bundle
+
+    return write_bundle(tmp_path / "bundle", tiny_bundle_obj, {"MODEL_CARD.md": "# tiny\n"})
+
+
+def rewrite_checksums(folder: Path) -> None:
+    """Re-sign a bundle after editing it, so a test reaches the check behind the checksum."""
+    import hashlib
+
+    lines = [
+        f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n"
+        for p in sorted(folder.iterdir())
+        if p.is_file() and p.name != "SHA256SUMS"
+    ]
+    (folder / "SHA256SUMS").write_text("".join(lines))
+
+
+def edit_json(path: Path, **changes) -> None:
+    data = json.loads(path.read_text())
+    data.update(changes)
+    path.write_text(json.dumps(data))

@@ -1,0 +1,231 @@
+"""Corpus preparation end to end on real GRID clips, EMA files and bad inputs made with ffmpeg."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO, shared_path
+
+from device.errors import VentriloquistError
+from device.fap import ANIMATION_SUBSET
+
+GRID_CLIPS = ("bbaf2n", "pbac2p", "lbbe2p")
+"""'bin blue at f two now', 'place blue at c two please', 'lay blue by e two please'."""
+FPS = 25.0
+
+
+def _need_tracker() -> None:
+    from training.corpus.tracker import track_python
+
+    try:
+        track_python()
+    except VentriloquistError as e:
+        pytest.skip(str(e))
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """A small corpus: 3 GRID s1 clips, one clip whose face vanishes, bad inputs, and the EMA folder."""
+    grid = shared_path("data", "grid_s1")
+    ema = shared_path("data", "ema")
+    _need_tracker()
+    from training.corpus.prepare import PrepareSettings, prepare
+
+    tmp = tmp_path_factory.mktemp("corpus")
+    s1 = tmp / "s1"
+    for sub, suffix in (("video", ".mp4"), ("align", ".align")):
+        (s1 / sub).mkdir(parents=True)
+        for clip in GRID_CLIPS:
+            (s1 / sub / f"{clip}{suffix}").symlink_to(grid / sub / f"{clip}{suffix}")
+    bad = tmp / "bad"
+    bad.mkdir()
+    (bad / "corrupt.mp4").write_bytes(np.random.default_rng(0).integers(0, 256, 20000, np.uint8).tobytes())
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=160x120:rate=25", "-t", "1", "-an", str(bad / "silent_film.mp4"))
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=160x120:rate=25", "-f", "lavfi", "-i", "sine=frequency=300",
+            "-t", "1", str(bad / "no_face.mp4"))  # fmt: skip
+    vanish = tmp / "vanish"
+    vanish.mkdir()
+    _ffmpeg("-i", str(grid / "video" / "bbaf2n.mp4"), "-f", "lavfi", "-i", "color=c=black:s=360x288:r=25:d=1",
+            "-filter_complex", "[0:v]trim=0:2,setpts=PTS-STARTPTS[a];[1:v]setpts=PTS-STARTPTS[b];"
+            "[a][b]concat=n=2:v=1[v]", "-map", "[v]", "-map", "0:a", str(vanish / "half.mp4"))  # fmt: skip
+    settings = PrepareSettings(out=tmp / "out", jobs=2)
+    sources = [f"grid:{s1}", str(bad), str(vanish / "half.mp4"), f"ema:{ema}"]
+    first = prepare(sources, settings)
+    return {"root": tmp / "out", "first": first, "sources": sources, "settings": settings}
+
+
+def _entries(corpus):
+    from training.corpus.manifest import load_manifest
+
+    return {e.id: e for e in load_manifest(corpus["root"])}
+
+
+def test_bilabial_words_close_the_mouth(corpus):
+    """Lip opening dips at the start of every aligned word that begins with /b p m/ (vs the speech median)."""
+    from training.corpus.landmarks_to_fap import mouth_opening
+    from training.corpus.report import bilabial_words
+
+    entries = _entries(corpus)
+    checked = 0
+    for clip in GRID_CLIPS:
+        entry = entries[f"grid/s1/{clip}"]
+        values, mask, times_s, faps = entry.load_faps()
+        inner = mouth_opening(values, faps)
+        outer = -(values[:, faps.index(51)] + values[:, faps.index(52)])
+        span = (times_s >= entry.words[0][0]) & (times_s <= entry.words[-1][1]) & mask
+        for start, _, word in bilabial_words(entry.words):
+            near = (times_s >= start - 0.06) & (times_s <= start + 0.1) & mask
+            assert inner[near].min() < 0.5 * np.median(inner[span]), (clip, word)
+            assert outer[near].min() < np.median(outer[span]), (clip, word)  # outer contour: thick lips press
+            checked += 1
+    assert checked >= 6
+
+
+def test_fapu_is_anthropometrically_plausible(corpus):
+    info = json.loads((corpus["root"] / "corpus.json").read_text())
+    fapu = info["speakers"]["s1"]["fapu"]
+    assert 1.5 < fapu["MW"] / fapu["MNS"] < 3.0  # mouth width vs nose-to-upper-lip (adults: ~2.2)
+    assert 1.0 < fapu["ES"] / fapu["MW"] < 1.6  # pupil distance vs mouth width (~1.2)
+    assert 0.07 < fapu["IRISD"] / fapu["ES"] < 0.25  # eyelid gap vs pupil distance
+    assert 0.5 < fapu["ENS"] / fapu["ES"] < 1.0  # pupil-to-nose-bottom vs pupil distance
+    values, _, _, _ = _entries(corpus)["grid/s1/bbaf2n"].load_faps()
+    with np.load(corpus["root"] / "faps/grid/s1/bbaf2n.npz") as z:
+        assert np.allclose(z["fapu"], [fapu[k] for k in ("IRISD", "ES", "ENS", "MNS", "MW")])
+    jaw = values[:, ANIMATION_SUBSET.index(3)]
+    assert 80 < jaw.max() < 1080  # open_jaw peaks within speech range (Greta: 0..300, slider 0..1080)
+
+
+def test_entries_follow_the_corpus_format(corpus):
+    entry = _entries(corpus)["grid/s1/pbac2p"]
+    assert (entry.source, entry.split in ("train", "heldout"), entry.fps, entry.n_frames) == ("grid", True, FPS, 75)
+    assert "Cooke" in entry.licence and [w for *_, w in entry.words] == "place blue at c two please".split()
+    samples, rate_hz = entry.load_audio()
+    assert rate_hz == 16000 and samples.dtype == np.float32 and abs(len(samples) / rate_hz - 3.0) < 0.1
+    values, mask, times_s, faps = entry.load_faps()
+    assert faps == ANIMATION_SUBSET and values.shape == (75, len(ANIMATION_SUBSET)) and mask.all()
+    assert np.allclose(times_s, np.arange(75) / FPS) and np.isfinite(values).all()
+
+
+def test_lost_face_frames_are_missing_not_invented(corpus):
+    entry = _entries(corpus)["video/vanish/half"]
+    values, mask, times_s, _ = entry.load_faps()
+    assert mask[times_s < 1.8].all() and not mask[times_s > 2.2].any()
+    assert np.isnan(values[~mask]).all() and np.isfinite(values[mask]).all()
+    assert 0.6 < entry.face_found < 0.8
+
+
+def test_bad_inputs_are_reported_and_skipped(corpus):
+    skipped = corpus["first"].skipped
+    assert "unreadable" in skipped["video/bad/corrupt"]
+    assert skipped["video/bad/silent_film"] == "no audio track"
+    assert skipped["video/bad/no_face"] == "no face found in any frame"
+    assert not {"video/bad/corrupt", "video/bad/silent_film", "video/bad/no_face"} & set(_entries(corpus))
+    report = (corpus["root"] / "skipped.jsonl").read_text()
+    assert report.count("\n") == 3
+
+
+def test_rerun_skips_finished_clips(corpus):
+    from training.corpus.prepare import prepare
+
+    manifest = corpus["root"] / "manifest.jsonl"
+    before = manifest.read_text()
+    faps_file = corpus["root"] / "faps/grid/s1/bbaf2n.npz"
+    stamp = faps_file.stat().st_mtime_ns
+    again = prepare(corpus["sources"], corpus["settings"])
+    assert again.added == [] and again.already == len(_entries(corpus))
+    assert manifest.read_text() == before and faps_file.stat().st_mtime_ns == stamp
+
+
+def test_ema_tracks_are_finite_and_in_mm(corpus):
+    entries = [e for e in _entries(corpus).values() if e.source in ("mocha", "haskins", "xrmb")]
+    assert {e.source for e in entries} == {"mocha", "haskins", "xrmb"}
+    for entry in entries:
+        tracks = entry.load_ema()
+        assert entry.split == "eval" and entry.faps is None and tracks["rate_hz"] > 90
+        for name, low, high in (("lip_aperture", 3, 70), ("lip_protrusion", -10, 30), ("jaw_opening", 0, 40)):
+            track = tracks[name]
+            assert np.isfinite(track).mean() > 0.95, (entry.id, name)
+            assert low < np.nanmin(track) and np.nanmax(track) < high, (entry.id, name)
+            assert np.nanstd(track) > 0.3, (entry.id, name)  # the articulators move
+        samples, rate_hz = entry.load_audio()
+        assert rate_hz == 16000 and len(samples) / rate_hz > 1.5
+
+
+def test_report_and_png(corpus, tmp_path):
+    from training.corpus.report import plot_clip, write_report
+
+    rows = write_report(corpus["root"]).read_text().splitlines()
+    header = rows[0].split("\t")
+    assert "face_found_pct" in header and "5:raise_b_midlip" in header
+    assert any(r.startswith("video/bad/no_face\tskipped") for r in rows)
+    png = plot_clip(corpus["root"], "grid/s1/pbac2p", tmp_path / "clip.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 50_000
+
+
+def test_cli_reports_a_bad_source_in_one_line(tmp_path, capsys):
+    from training.corpus.command import main
+
+    assert main(["prepare", str(tmp_path / "nothing-here"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ventriloquist: error:") and "nothing-here" in err and "\n" not in err
+
+
+def test_missing_tracker_venv_says_how_to_build_it(monkeypatch, tmp_path):
+    from training.corpus.tracker import TRACK_VENV_ENV, track_python
+
+    monkeypatch.setenv(TRACK_VENV_ENV, str(tmp_path / "no-venv"))
+    with pytest.raises(VentriloquistError, match="make setup"):
+        track_python()
+
+
+def test_tracker_worker_imports_only_its_own_stack(tmp_path):
+    """The worker tracks a real clip in .venv-track without scipy, tqdm, TensorFlow or the device package."""
+    video = shared_path("data", "grid_s1", "video", "bbaf2n.mp4")
+    _need_tracker()
+    from training.corpus.tracker import track_python
+
+    job = json.dumps({"video": str(video), "out": str(tmp_path / "marks.npz")})
+    code = (
+        "import io, sys, training.corpus.tracker as t\n"
+        f"t.worker_main(io.StringIO({job!r} + '\\n'), sys.stderr)\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules}))"
+    )
+    done = subprocess.run([str(track_python()), "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    loaded = set(done.stdout.strip().strip("[]").replace("'", "").split(", "))
+    assert {"cv2", "mediapipe", "numpy"} <= loaded
+    assert not loaded & {"scipy", "tqdm", "tensorflow", "device"}
+    with np.load(tmp_path / "marks.npz") as z:
+        assert z["landmarks"].shape == (75, 478, 3) and z["found"].all() and z["fps"] == FPS
+
+
+def test_split_is_fixed_by_sentence():
+    from training.corpus.videos import split_of
+
+    grid = shared_path("data", "grid_s1", "align")
+    sentences = sorted(p.stem for p in Path(grid).glob("*.align"))
+    splits = [split_of(s, "sentence") for s in sentences]
+    assert splits == [split_of(s, "sentence") for s in sentences]
+    assert 0.05 < splits.count("heldout") / len(splits) < 0.15
+    assert split_of("bbaf2n", "eval") == "eval"
+
+
+def test_engines_map_every_task_and_name_what_is_missing():
+    import importlib.util
+
+    from training.corpus.engines import run_tasks
+
+    assert sorted(run_tasks("local", abs, [-3, 1, -2], 2)) == [1, 2, 3]
+    with pytest.raises(VentriloquistError, match="unknown engine"):
+        run_tasks("slurm", abs, [1], 1)
+    for engine, module in (("dask", "dask"), ("ray", "ray")):
+        if importlib.util.find_spec(module) is None:
+            with pytest.raises(VentriloquistError, match=f"pip install '{module}"):
+                list(run_tasks(engine, abs, [1], 1))

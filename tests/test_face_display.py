@@ -1,0 +1,61 @@
+"""Kiosk display on SDL's offscreen driver: retries while no display is there, quits cleanly, shows frames."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+import pygame
+import pytest
+
+from device.errors import VentriloquistError
+from device.face import CartoonFace
+from device.face.bench import bench_render, speech_like_frames
+from device.face.display import FaceSink, KioskDisplay
+
+
+@pytest.fixture(autouse=True)
+def offscreen(monkeypatch):
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+
+
+def test_opens_offscreen_hides_cursor_and_shows_frames():
+    with KioskDisplay(size=(320, 240), fullscreen=False) as display:
+        assert display.driver == "dummy" and display.size == (320, 240)
+        assert not pygame.mouse.get_visible()
+        face = CartoonFace("classic", display.size)
+        frames = speech_like_frames(0.5)
+        sink = FaceSink(face, display)
+        sink.write(frames)
+        expected = face.render_frame(dict(zip(frames.faps, frames.values[-1].tolist(), strict=True)))
+        assert np.array_equal(pygame.surfarray.array3d(display.screen), pygame.surfarray.array3d(expected))
+        assert display.show(pygame.Surface((160, 120)))  # other sizes are scaled to fit
+
+
+def test_retries_while_no_display_then_falls_back_or_fails():
+    with pytest.raises(VentriloquistError, match="no display found with SDL video driver.*nosuchdriver"):
+        KioskDisplay(drivers=("nosuchdriver",), wait_s=0.35, retry_s=0.1, fallback_offscreen=False)
+    display = KioskDisplay(drivers=("nosuchdriver",), wait_s=0.15, retry_s=0.1)
+    try:
+        assert display.driver == "dummy" and display.attempts >= 3  # 2 tries + the fallback
+    finally:
+        display.close()
+
+
+def test_sigterm_and_window_close_ask_to_quit():
+    with KioskDisplay(size=(320, 240), fullscreen=False) as display:
+        assert display.poll()
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert display.quit_requested and not display.poll()
+    assert signal.getsignal(signal.SIGTERM) != display._on_sigterm  # handler given back
+    with KioskDisplay(size=(320, 240), fullscreen=False) as display:
+        pygame.event.post(pygame.event.Event(pygame.QUIT))
+        assert not display.show(pygame.Surface(display.size))
+
+
+def test_bench_reports_the_two_figures():
+    figures = {f["name"]: f for f in bench_render(seconds=0.2)}
+    assert set(figures) == {"render_fps", "render_cpu_percent"}
+    assert figures["render_fps"]["value"] > 0 and figures["render_fps"]["size"] == "480x320"
+    assert 0 < figures["render_cpu_percent"]["value"] <= 200

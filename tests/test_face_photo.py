@@ -1,0 +1,72 @@
+"""The photo warp: a synthetic "photo" (the cartoon's neutral face) opens its mouth with the FAPs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pygame
+import pytest
+
+from device.errors import VentriloquistError
+from device.face import CartoonFace, load_style
+from device.face.photo_warp import PhotoFace
+
+SIZE = (480, 320)
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory):
+    """A neutral cartoon face saved as a PNG, with its known feature points as JSON."""
+    folder = tmp_path_factory.mktemp("photo")
+    face = CartoonFace("classic", SIZE)
+    pygame.image.save(face.render_frame({}), str(folder / "face.png"))
+    (folder / "face.json").write_text(json.dumps({"points": face.feature_points_px()}))
+    return folder / "face.png", folder / "face.json"
+
+
+def mouth_pixels(surface: pygame.Surface) -> int:
+    """Pixels of the mouth-inside colours (cavity, teeth, tongue) below the eyes."""
+    s = load_style("classic")
+    rgb = pygame.surfarray.array3d(surface).astype(int)[:, int(SIZE[1] * 0.6) :]
+    return int(sum((np.abs(rgb - c).sum(axis=2) < 12).sum() for c in (s.mouth, s.teeth, s.tongue)))
+
+
+def test_neutral_faps_leave_the_photo_as_it_is(photo):
+    original = pygame.surfarray.array3d(pygame.image.load(str(photo[0]))).astype(int)
+    warped = pygame.surfarray.array3d(PhotoFace(*photo).render_frame({})).astype(int)
+    assert np.abs(warped - original).max() <= 2
+
+
+def test_mouth_gap_grows_with_the_open_faps(photo):
+    face = PhotoFace(*photo)
+    counts = [mouth_pixels(face.render_frame({3: k * 266, 4: k * -62, 5: k * -527})) for k in (0.0, 0.5, 1.0)]
+    assert counts[0] + 100 < counts[1] < counts[2] - 100  # (the closed mouth has a seam line of cavity colour)
+    column = pygame.surfarray.array3d(face.render_frame({3: 266, 4: -62, 5: -527}))[SIZE[0] // 2]
+    lip = np.array(load_style("classic").lip)
+    rows = np.flatnonzero(np.abs(column.astype(int) - lip).sum(axis=1) < 60)
+    assert np.diff(rows).max() > 15  # the two lips are far apart: the warp moved the lower lip down
+
+
+def test_blink_hides_the_eye_whites(photo):
+    face = PhotoFace(*photo)
+    white = np.array(load_style("classic").eye_white)
+
+    def whites(surface):
+        rgb = pygame.surfarray.array3d(surface).astype(int)[:, : SIZE[1] // 2]
+        return (np.abs(rgb - white).sum(axis=2) < 12).sum()
+
+    assert whites(face.render_frame({19: 1024, 20: 1024})) < 0.3 * whites(face.render_frame({}))
+
+
+def test_bad_points_name_what_is_wrong(photo, tmp_path):
+    points = json.loads(photo[1].read_text())["points"]
+    del points["2.1"]
+    (tmp_path / "p.json").write_text(json.dumps(points))
+    with pytest.raises(VentriloquistError, match="missing point.*2.1"):
+        PhotoFace(photo[0], tmp_path / "p.json")
+    (tmp_path / "q.json").write_text(json.dumps({"points": {"2.2": "here"}}))
+    with pytest.raises(VentriloquistError, match="'2.2'"):
+        PhotoFace(photo[0], tmp_path / "q.json")
+    with pytest.raises(VentriloquistError, match="cannot read photo"):
+        PhotoFace(tmp_path / "none.png", photo[1])

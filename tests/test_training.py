@@ -1,0 +1,95 @@
+"""Training pieces: target alignment, augmentation, class codes, the loudness baseline, bilabial closure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from device.fap import ANIMATION_SUBSET
+from training.baselines import JawFlapper, loudness_envelope
+from training.dataset import Augmentation, align_targets, augment, reorder_faps
+from training.evaluate import bilabial_closure, phones_from_words
+from training.net import binary_codes
+
+RATE_HZ = 16000
+
+
+def test_targets_are_interpolated_to_frame_times_and_invalid_next_to_lost_frames():
+    video_t = np.arange(6) / 25.0
+    values = np.arange(6, dtype=np.float32)[:, None] * np.array([[1.0, 10.0]], np.float32)
+    mask = np.array([True, True, True, False, True, True])
+    values[3] = np.nan
+    frame_t = np.array([0.02, 0.05, 0.10, 0.13, 0.18, 0.5])
+    targets, valid = align_targets(values, mask, video_t, frame_t)
+    np.testing.assert_allclose(targets[:2, 0], [0.5, 1.25])
+    np.testing.assert_allclose(targets[1, 1], 12.5)
+    # 0.10 and 0.13 s lie next to the lost frame at 0.12 s; 0.5 s is past the track's end (0.2 s)
+    np.testing.assert_array_equal(valid, [True, True, False, False, True, False])
+    assert np.all(targets[~valid] == 0)
+
+
+def test_reorder_faps_follows_the_animation_subset_and_names_missing_ones():
+    faps = tuple(reversed(ANIMATION_SUBSET))
+    values = np.array([list(faps)], np.float32)
+    np.testing.assert_array_equal(reorder_faps(values, faps, "x")[0], ANIMATION_SUBSET)
+    with pytest.raises(Exception, match="lacks FAPs"):
+        reorder_faps(values[:, 1:], faps[1:], "x")
+
+
+def test_augmentation_is_seeded_and_speed_changes_duration_as_reported():
+    t = np.arange(RATE_HZ) / RATE_HZ
+    x = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    aug = Augmentation(speed=(1.2, 1.2), noise_probability=0.0, reverb_probability=0.0, gain_db=(0.0, 0.0))
+    y, speed = augment(x, RATE_HZ, aug, np.random.default_rng(0))
+    assert speed == pytest.approx(1.2) and len(y) == pytest.approx(len(x) / 1.2, abs=2)
+    spectrum = np.abs(np.fft.rfft(y))
+    assert np.fft.rfftfreq(len(y), 1 / RATE_HZ)[spectrum.argmax()] == pytest.approx(264, abs=3)
+    a, _ = augment(x, RATE_HZ, Augmentation(), np.random.default_rng(5))
+    b, _ = augment(x, RATE_HZ, Augmentation(), np.random.default_rng(5))
+    np.testing.assert_array_equal(a, b)
+
+
+def test_binary_codes_are_the_papers_bit_code():
+    codes = binary_codes(np.array([0, 5, 28]), 29)
+    np.testing.assert_array_equal(codes, [[0, 0, 0, 0, 0], [0, 0, 1, 0, 1], [1, 1, 1, 0, 0]])
+
+
+def test_loudness_envelope_follows_syllable_rate_amplitude():
+    t = np.arange(2 * RATE_HZ) / RATE_HZ
+    gate = 0.5 + 0.5 * np.sin(2 * np.pi * 4 * t)  # 4 Hz syllables pass the 8 Hz low-pass
+    x = gate * np.random.default_rng(0).normal(0, 0.1, len(t))
+    times_s, env = loudness_envelope(x, RATE_HZ)
+    assert abs(len(times_s) - 200) <= 2
+    assert np.corrcoef(env, np.interp(times_s, t, gate))[0, 1] > 0.9
+
+
+def test_jaw_flapper_fit_recovers_a_linear_map_from_loudness():
+    rng = np.random.default_rng(1)
+    clips = []
+    for _ in range(3):
+        x = rng.normal(0, 0.1, RATE_HZ) * np.repeat(rng.uniform(0.1, 1, 10), RATE_HZ // 10)
+        t_env, env = loudness_envelope(x, RATE_HZ)
+        targets = env[:, None] * np.linspace(-300, 300, len(ANIMATION_SUBSET))[None] + 5.0
+        clips.append((x, RATE_HZ, t_env, targets))
+    flapper = JawFlapper.fit(clips, ANIMATION_SUBSET)
+    np.testing.assert_allclose(flapper.gain, np.linspace(-300, 300, len(ANIMATION_SUBSET)), atol=1e-2)
+    np.testing.assert_allclose(flapper.offset, 5.0, atol=1e-3)
+
+
+def test_bilabial_closure_counts_closed_bilabials_and_false_closures_within_speech():
+    times_s = np.arange(0, 1.0, 0.01)
+    opening = 100.0 + 20 * times_s
+    opening[(times_s >= 0.3) & (times_s < 0.45)] = 0.0  # closed during /b/ (over 20 % of the speech span)
+    opening[times_s < 0.1] = -50.0  # leading silence: lower still, must not set the threshold
+    phones = [(0.0, 0.1, "sil"), (0.1, 0.3, "a"), (0.3, 0.45, "b"), (0.45, 0.6, "i"), (0.6, 0.8, "m"),
+              (0.8, 1.0, "sil")]
+    closed_b, n_b, closed_other, n_other = bilabial_closure(opening, times_s, phones)
+    assert (closed_b, n_b) == (1, 2) and (closed_other, n_other) == (0, 2)
+
+
+def test_word_alignments_become_even_phone_spans():
+    phones = phones_from_words([(0.0, 0.3, "bin")])
+    if phones[0][2] == "bin":
+        pytest.skip("espeak-ng is not installed")
+    assert [p for _, _, p in phones] == ["b", "ɪ", "n"]
+    assert phones[0][:2] == (0.0, pytest.approx(0.1))

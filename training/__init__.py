@@ -1,0 +1,1 @@
+"""Workstation-side training: corpus preparation, clustering, the network, export and evaluation."""

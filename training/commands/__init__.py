@@ -1,0 +1,1 @@
+"""Training-side `ventriloquist` sub-commands (train, evaluate, export); each imports TensorFlow only inside run."""
