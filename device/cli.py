@@ -1,8 +1,9 @@
 """`ventriloquist` entry point: parses, builds settings, hands over to one command module.
 
 Each command lives in its own module with `add_arguments(parser)` and `run(args) -> int`;
-modules import heavy things (numpy, TensorFlow, pygame) inside `run`, so `--help` is fast
-and a device install can still describe the training commands.
+only the chosen command's module is imported, and modules import heavy things (TensorFlow,
+pygame) inside `run`, so start-up is fast and a device install can still describe the
+training commands.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("bench", "device.commands.bench", "print speed/latency figures as JSON lines"),
     ("doctor", "device.commands.doctor", "check the box: config, bundle, audio, display, servos, CPU"),
     ("corpus", "training.corpus.command", "prepare an audio-visual corpus: videos -> audio + MPEG-4 FAP tracks"),
+    ("train", "training.commands.train", "find FAP patterns (ISODATA) and train the net on a corpus (train extra)"),
+    ("evaluate", "training.commands.evaluate", "score a bundle: paper protocol, lip-opening r, bilabial closure"),
+    ("export", "training.commands.export", "turn a training run into a verified int8 model bundle"),
     ("calibrate", "firmware_bridge.calibrate", "jog each servo and set its min/neutral/max, saved to CONFIG"),
 )
 """(name, module, one-line help), in the order `--help` lists them."""
@@ -35,16 +39,23 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors on one line, like every other error."""
 
     def error(self, message: str):  # type: ignore[override]
-        raise VentriloquistError(f"{self.prog}: {message} (see --help)")
+        where = self.prog.removeprefix("ventriloquist").strip()
+        raise VentriloquistError(f"{where + ': ' if where else ''}{message} (see --help)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The full parser; given `argv`, only the chosen command's module is imported and described."""
     parser = _Parser(prog="ventriloquist", description="Speech in, MPEG-4 face motion out: offline, in real time.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
+    chosen = None if argv is None else next((a for a in argv if not a.startswith("-")), "")
     for name, module_name, help_text in COMMANDS:
+        if chosen is not None and name != chosen:
+            sub.add_parser(name, help=help_text)
+            continue
         module = importlib.import_module(module_name)
-        p = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip())
+        p = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip(),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(p)
         p.set_defaults(_run=module.run)
     return parser
@@ -52,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        argv = sys.argv[1:] if argv is None else argv
+        args = build_parser(argv).parse_args(argv)
         logging.basicConfig(
             level=logging.DEBUG if args.verbose else logging.INFO, format="ventriloquist: %(message)s"
         )

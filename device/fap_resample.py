@@ -47,13 +47,17 @@ class FapResampler:
                 times_s, values = times_s[later], values[later]
                 if len(times_s) == 0:
                     return self.empty
-            times_s = np.concatenate(([self.last_time_s], times_s))
-            values = np.concatenate((self.last_values[None], values))
-        n_ready = math.floor((float(times_s[-1]) - self.t_origin_s) * self.rate_hz + GRID_EPSILON) + 1 - self.next_index
-        self.last_time_s, self.last_values = float(times_s[-1]), np.array(values[-1], np.float32)
-        if n_ready <= 0:
-            return self.empty
-        return self._interpolate(np.asarray(times_s, np.float64), values, n_ready)
+        t_newest_s = float(times_s[-1])
+        n_ready = math.floor((t_newest_s - self.t_origin_s) * self.rate_hz + GRID_EPSILON) + 1 - self.next_index
+        if n_ready > 0:
+            if self.last_time_s is not None:
+                times_s = np.concatenate(([self.last_time_s], times_s))
+                values = np.concatenate((self.last_values[None], values))
+            out = self._interpolate(np.asarray(times_s, np.float64), values, n_ready)
+        else:
+            out = self.empty
+        self.last_time_s, self.last_values = t_newest_s, np.array(values[-1], np.float32)
+        return out
 
     def _interpolate(self, times_s: np.ndarray, values: np.ndarray, n: int) -> FapFrames:
         """np.interp on every column at once (same formula: slope * (t - t_j) + v_j, held outside the range)."""

@@ -74,16 +74,16 @@ class IdleMixer:
         """Start of the first blink not yet in blink_starts_s."""
         self.faps: tuple[int, ...] = ()
         """FAP numbers of the frames seen (for an empty flush of the right width)."""
-        self.eyelid_columns: list[int] = []
-        """Columns of UPPER_EYELIDS in frames of `faps`."""
-        self.brow_columns: list[int] = []
-        """Columns of BROWS in frames of `faps`."""
+        self.eyelid_mask = np.zeros(0, np.float32)
+        """1 in the UPPER_EYELIDS columns of frames of `faps`, else 0."""
+        self.brow_mask = np.zeros(0, np.float32)
+        """1 in the BROWS columns of frames of `faps`, else 0."""
 
     def process(self, frames: FapFrames) -> FapFrames:
         if frames.faps != self.faps:
             self.faps = frames.faps
-            self.eyelid_columns = [frames.faps.index(f) for f in UPPER_EYELIDS if f in frames.faps]
-            self.brow_columns = [frames.faps.index(f) for f in BROWS if f in frames.faps]
+            self.eyelid_mask = np.array([f in UPPER_EYELIDS for f in frames.faps], np.float32)
+            self.brow_mask = np.array([f in BROWS for f in frames.faps], np.float32)
         if not self.settings.enabled or len(frames) == 0:
             return frames
         if self.t_first_s is None:
@@ -92,11 +92,9 @@ class IdleMixer:
         rel_s = np.asarray(frames.times_s, np.float64) - self.t_first_s
         values = np.array(frames.values, np.float32)
         closure = self._closure(rel_s)
-        if closure is not None:
-            for col in self.eyelid_columns:
-                values[:, col] += closure * (EYELID_CLOSED_FAPU - values[:, col])
-        if self.brow_columns:
-            values[:, self.brow_columns] += self.brow_drift(rel_s)[:, None]
+        if closure is not None:  # columns outside the mask get + 0
+            values += (closure[:, None] * self.eyelid_mask) * (EYELID_CLOSED_FAPU - values)
+        values += self.brow_drift(rel_s)[:, None] * self.brow_mask
         return FapFrames(frames.times_s, values, frames.faps)
 
     def brow_drift(self, rel_s: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ import numpy as np
 
 from device.bundle import Bundle
 from device.errors import VentriloquistError
+from device.quiet import quiet_stderr
 from device.values import FapFrames, FeatureFrames
 
 BACKENDS: dict[str, str] = {
@@ -41,15 +42,20 @@ def interpreter_class(backend: str | None = None) -> tuple[str, type]:
     )
 
 
+INT8_MIN, INT8_MAX = -128, 127
+MAX_BATCH_INTERPRETERS = 4
+"""Interpreters kept per batch size (live chunks give 1-2 frames, bake 100): no re-allocation between calls."""
+
+
 class TfliteModel:
     """An int8 TFLite model with float in/out: quantises inputs, dequantises outputs."""
 
     def __init__(self, model_bytes: bytes, *, backend: str | None = None, where: str = "model"):
-        self.backend, cls = interpreter_class(backend)
+        self.backend, self._cls = interpreter_class(backend)
         self.where = where
+        self._model_bytes = model_bytes
         try:
-            self._interp = cls(model_content=model_bytes, num_threads=1)
-            self._interp.allocate_tensors()
+            self._interp = self._new_interpreter()
         except (ValueError, RuntimeError) as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise VentriloquistError(f"{where}: not a loadable TFLite model ({first})") from None
@@ -59,7 +65,14 @@ class TfliteModel:
         self.output_dim = int(self._out["shape"][-1])
         self._in_scale, self._in_zero = self._in["quantization"]
         self._out_scale, self._out_zero = self._out["quantization"]
-        self._batch = int(self._in["shape"][0])
+        self._by_batch = {int(self._in["shape"][0]): self._interp}
+        """Batch size -> interpreter allocated for it (at most MAX_BATCH_INTERPRETERS)."""
+
+    def _new_interpreter(self):
+        with quiet_stderr():  # "INFO: Created TensorFlow Lite XNNPACK delegate"; failures still raise
+            interp = self._cls(model_content=self._model_bytes, num_threads=1)
+            interp.allocate_tensors()
+        return interp
 
     def check_shapes(self, input_dim: int, output_dim: int) -> None:
         """Refuse a model whose input/output widths or types differ from what the bundle says."""
@@ -71,23 +84,51 @@ class TfliteModel:
                 f"but the bundle settings need {input_dim} -> {output_dim}"
             )
 
-    def _resize(self, n: int) -> None:
-        if n != self._batch:
-            self._interp.resize_tensor_input(self._in["index"], [n, self.input_dim])
-            self._interp.allocate_tensors()
-            self._batch = n
+    def _interpreter(self, n: int):
+        """The interpreter for batch size n: cached, else the oldest cached one (or a new one) resized."""
+        interp = self._by_batch.get(n)
+        if interp is None:
+            full = len(self._by_batch) >= MAX_BATCH_INTERPRETERS
+            interp = self._by_batch.pop(next(iter(self._by_batch))) if full else self._new_interpreter()
+            interp.resize_tensor_input(self._in["index"], [n, self.input_dim])
+            interp.allocate_tensors()
+            self._by_batch[n] = interp
+        return interp
+
+    def input_affine(self, mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(gain, offset) with x * gain + offset = ((x - mean) / std) / scale + zero: normalise and quantise in one."""
+        gain = 1.0 / (np.asarray(std, np.float64) * self._in_scale)
+        return gain, self._in_zero - np.asarray(mean, np.float64) * gain
+
+    def quantise(self, x: np.ndarray, affine: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """int8 model input: round(x / scale + zero), or round(x * gain + offset) for an input_affine()."""
+        if affine is None:
+            q = np.divide(x, self._in_scale)
+            q += self._in_zero
+        else:
+            q = np.multiply(x, affine[0])
+            q += affine[1]
+        np.rint(q, out=q)
+        np.maximum(q, INT8_MIN, out=q)
+        np.minimum(q, INT8_MAX, out=q)
+        return q.astype(np.int8)
+
+    def run(self, q: np.ndarray) -> np.ndarray:
+        """(n, input_dim) int8 -> (n, output_dim) float32 dequantised outputs, one invoke for the whole batch."""
+        n = q.shape[0]
+        if n == 0:
+            return np.zeros((0, self.output_dim), np.float32)
+        interp = self._interpreter(n)
+        interp.set_tensor(self._in["index"], q)
+        interp.invoke()
+        y = interp.get_tensor(self._out["index"]).astype(np.float32)
+        y -= self._out_zero
+        y *= self._out_scale
+        return y
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """(n, input_dim) float -> (n, output_dim) float32, one invoke for the whole batch."""
-        n = x.shape[0]
-        if n == 0:
-            return np.zeros((0, self.output_dim), np.float32)
-        self._resize(n)
-        q = np.clip(np.round(x / self._in_scale + self._in_zero), -128, 127).astype(np.int8)
-        self._interp.set_tensor(self._in["index"], q)
-        self._interp.invoke()
-        y = self._interp.get_tensor(self._out["index"]).astype(np.float32)
-        return (y - self._out_zero) * self._out_scale
+        return self.run(self.quantise(x))
 
 
 def decoder(bundle: Bundle) -> Callable[[np.ndarray], np.ndarray]:
@@ -96,9 +137,9 @@ def decoder(bundle: Bundle) -> Callable[[np.ndarray], np.ndarray]:
     if bundle.coding == "softmax":
 
         def blend(scores: np.ndarray) -> np.ndarray:
-            p = np.clip(scores, 0.0, None)
-            p = p / np.maximum(p.sum(axis=1, keepdims=True), 1e-6)
-            return (p @ patterns).astype(np.float32)
+            p = np.maximum(scores, 0.0)
+            p /= np.maximum(p.sum(axis=1, keepdims=True), 1e-6)
+            return (p @ patterns).astype(np.float32, copy=False)
 
         return blend
     weights = 2 ** np.arange(bundle.n_outputs)[::-1]
@@ -117,14 +158,14 @@ class PatternModel:
         self.bundle = bundle
         settings = bundle.frontend_settings()
         context = settings.input_dim // settings.dim
-        self.mean = np.tile(bundle.norm_mean, context)
-        self.inv_std = 1.0 / np.tile(bundle.norm_std, context)
         self.model = TfliteModel(bundle.model_bytes, backend=backend, where=f"bundle {bundle.name}: model")
         self.model.check_shapes(settings.input_dim, bundle.n_outputs)
+        self.affine = self.model.input_affine(np.tile(bundle.norm_mean, context), np.tile(bundle.norm_std, context))
+        """Normalisation and input quantisation as one x * gain + offset."""
         self.decode = decoder(bundle)
 
     def process(self, frames: FeatureFrames) -> FapFrames:
-        scores = self.model.predict((frames.values - self.mean) * self.inv_std)
+        scores = self.model.run(self.model.quantise(frames.values, self.affine))
         return FapFrames(frames.times_s, self.decode(scores), self.bundle.faps)
 
     def flush(self) -> FapFrames:

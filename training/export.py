@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -131,8 +131,6 @@ def bundle_from_run(run_dir, name: str | None = None):
     )
     with np.load(run_dir / "check.npz") as z:
         check = fap_check(bundle, scorer, z["inputs"], z["targets"])
-    from dataclasses import replace
-
     return replace(bundle, provenance={**provenance, "quantisation_check": check}), check
 
 
@@ -170,8 +168,13 @@ def model_card(bundle, evaluation: dict | None, wall_s: float | None) -> str:
         "```",
         "",
         "## Credits and licence of the training data",
-        *(f"- {lic}" for lic in p.get("licences", [])),
-        f"- {GRID_CREDIT}" if any("Cooke" in lic for lic in p.get("licences", [])) else "",
+        *(f"- {GRID_CREDIT}" if "Cooke" in lic else f"- {lic}" for lic in p.get("licences", [])),
+        "",
+        "## Limits",
+        "- One training speaker (GRID s1, male, British English, studio audio); other voices are the weak spot "
+        "(see the goals below; four EMA utterances and five GRID speakers make small, noisy test sets).",
+        "- eq. (1) is in FAPU² over all FAPs, eyelids included (blinks dominate it; 'mouth' is jaw and lips only).",
+        "- GRID has word alignments only: its phones are espeak-ng pronunciations spread evenly over each word.",
         "",
         "## FAP patterns (improved ISODATA, the paper's Table 1 on our corpus)",
         "",

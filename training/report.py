@@ -123,7 +123,8 @@ def summary_png(results: dict[str, dict], path: Path) -> Path:
     group_names = list(dict.fromkeys(g for res in results.values() for g in res["groups"]))
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     width = 0.8 / max(len(series), 1)
-    panels = (("opening_r_mean", "mean lip-opening r"), ("bilabial_closed", "bilabials closed"))
+    panels = (("opening_r_mean", "mean lip-opening r"),
+              ("closure_contrast", "closure contrast: /p b m/ closed - other phones closed"))
     for j, (key, name) in enumerate(panels):
         ax = axes[j]
         for i, (label, per_group) in enumerate(series.items()):
@@ -131,7 +132,8 @@ def summary_png(results: dict[str, dict], path: Path) -> Path:
             ax.bar(np.arange(len(group_names)) + i * width, vals, width, label=label)
         ax.set_xticks(np.arange(len(group_names)) + width * (len(series) - 1) / 2, group_names, fontsize=8)
         ax.set_title(name, fontsize=9)
-        ax.set_ylim(0, 1)
+        ax.set_ylim(-0.1, 1)
+        ax.axhline(0, color="k", lw=0.5)
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

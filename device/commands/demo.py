@@ -55,7 +55,7 @@ def find_display(environ: Mapping[str, str] | None = None, root: Path = Path("/"
 
 def find_microphone() -> str | None:
     """The name of the first PortAudio device with input channels, or None (ALSA's chatter hidden)."""
-    from device.sources.portaudio import quiet_stderr
+    from device.quiet import quiet_stderr
 
     with quiet_stderr():
         try:

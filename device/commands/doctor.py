@@ -19,7 +19,7 @@ from pathlib import Path
 
 from device.config import DEFAULT_PATH, SOURCE_MIC, SOURCE_STDIN, Config
 from device.errors import VentriloquistError
-from device.sources.portaudio import quiet_stderr
+from device.quiet import quiet_stderr
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 LEVEL_READ_S = 0.5

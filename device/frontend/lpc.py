@@ -12,40 +12,46 @@ TINY = np.finfo(np.float64).tiny
 
 
 def burg_lpc(frames: np.ndarray, order: int) -> np.ndarray:
-    """Burg's method per row of `frames` (n, N); the same recursion as librosa.lpc (Marple 1980)."""
-    fwd = np.array(frames[:, 1:], np.float64)
-    bwd = np.array(frames[:, :-1], np.float64)
-    den = np.einsum("ij,ij->i", fwd, fwd) + np.einsum("ij,ij->i", bwd, bwd)
+    """Burg's method per row of `frames` (n, N); the same recursion as librosa.lpc (Marple 1980).
+
+    Works on the errors laid out (samples, frames): each step drops a whole row, so every array stays
+    contiguous and each update is one pass over memory.
+    """
+    samples = np.ascontiguousarray(np.asarray(frames, np.float64).T)
+    fwd = samples[1:].copy()
+    bwd = samples[:-1].copy()
+    den = np.einsum("ij,ij->j", fwd, fwd) + np.einsum("ij,ij->j", bwd, bwd)
     a = np.zeros((len(frames), order + 1))
     a[:, 0] = 1.0
     a_prev = a.copy()
     for i in range(order):
-        k = -2.0 * np.einsum("ij,ij->i", bwd, fwd) / (den + TINY)
+        k = -2.0 * np.einsum("ij,ij->j", bwd, fwd) / (den + TINY)
         a_prev, a = a, a_prev
         a[:, 1 : i + 2] = a_prev[:, 1 : i + 2] + k[:, None] * a_prev[:, i::-1]
-        k_col = k[:, None]
-        new_bwd = k_col * fwd
+        new_bwd = np.multiply(k, fwd)
         new_bwd += bwd
-        fwd += k_col * bwd
+        bwd *= k  # the old backward error is not needed again: reuse it for k * bwd
+        fwd += bwd
         bwd = new_bwd
-        den = (1.0 - k**2) * den - bwd[:, -1] ** 2 - fwd[:, 0] ** 2
-        fwd = fwd[:, 1:]
-        bwd = bwd[:, :-1]
+        den = (1.0 - k**2) * den - bwd[-1] ** 2 - fwd[0] ** 2
+        fwd = fwd[1:]
+        bwd = bwd[:-1]
     return a
 
 
 def levinson(autocorr: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
     """Levinson-Durbin per row of autocorrelations (n, >= order + 1): (A coefficients, prediction error power)."""
-    a = np.zeros((len(autocorr), order + 1))
-    a[:, 0] = 1.0
-    err = autocorr[:, 0].astype(np.float64, copy=True)
+    r = np.ascontiguousarray(np.asarray(autocorr, np.float64)[:, : order + 1].T)  # (lag, frame): rows contiguous
+    a = np.zeros((order + 1, len(r[0])))
+    a[0] = 1.0
+    err = r[0].copy()
     for i in range(1, order + 1):
-        acc = autocorr[:, i] + np.sum(a[:, 1:i] * autocorr[:, i - 1 : 0 : -1], axis=1)
+        acc = r[i] + np.einsum("ij,ij->j", a[1:i], r[i - 1 : 0 : -1])
         k = -acc / (err + TINY)
-        a[:, 1:i] = a[:, 1:i] + k[:, None] * a[:, i - 1 : 0 : -1]
-        a[:, i] = k
+        a[1:i] = a[1:i] + k * a[i - 1 : 0 : -1]
+        a[i] = k
         err = err * (1.0 - k**2)
-    return a, err
+    return np.ascontiguousarray(a.T), err
 
 
 def lpc_to_cepstra(a: np.ndarray, n_ceps: int) -> np.ndarray:
@@ -53,8 +59,9 @@ def lpc_to_cepstra(a: np.ndarray, n_ceps: int) -> np.ndarray:
     order = a.shape[1] - 1
     ceps = np.zeros((len(a), n_ceps + 1))
     for n in range(1, n_ceps + 1):
-        acc = -a[:, n] if n <= order else np.zeros(len(a))
-        for k in range(max(1, n - order), n):
-            acc = acc - (k / n) * ceps[:, k] * a[:, n - k]
-        ceps[:, n] = acc
+        low = max(1, n - order)  # k runs low..n-1, so n - k runs n-low..1
+        if n <= order:
+            ceps[:, n] = -a[:, n]
+        if low < n:
+            ceps[:, n] -= (ceps[:, low:n] * a[:, n - low : 0 : -1]) @ (np.arange(low, n) / n)
     return ceps[:, 1:]

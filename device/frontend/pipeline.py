@@ -18,7 +18,7 @@ from device.frontend.pitch import PitchSmoother, Yin
 from device.frontend.rasta_plp import RastaPlp
 from device.frontend.resample import StreamResampler
 from device.frontend.settings import FrontendSettings
-from device.frontend.spectrum import hamming, log_energy, power_spectra
+from device.frontend.spectrum import frame_view, hamming, log_energy, power_spectra
 from device.values import AudioChunk, FeatureFrames
 
 PRE_EMPHASIS_HISTORY_SAMPLES = 1
@@ -50,9 +50,9 @@ class Frontend:
         """Samples each frame reads, ending at its window's end (pre-emphasis / pitch history before it)."""
         self.history_samples = self.frame_span_samples - self.window_samples
         self.f0_column = _column_of(settings, "f0_hz")
-        self.columns = [
-            slice(_column_of(settings, kind), _column_of(settings, kind) + n) for kind, n in settings.features
-        ]
+        self.dim = settings.dim
+        starts = [_column_of(settings, kind) for kind, _ in settings.features]
+        self.columns = [slice(start, start + n) for start, (_, n) in zip(starts, settings.features, strict=True)]
         """Column range of each feature block, in the order of settings.features."""
         self.resampler: StreamResampler | None = None
         """Created for the first chunk's rate."""
@@ -64,7 +64,7 @@ class Frontend:
         """Samples at rate_hz received so far."""
         self.frames_done = 0
         """Frames whose samples have been analysed."""
-        self.pending_values = np.zeros((0, settings.dim))
+        self.pending_values = np.zeros((0, self.dim))
         """Analysed frames waiting for the pitch smoother's lookahead."""
         self.pending_times_s = np.zeros(0)
 
@@ -84,7 +84,7 @@ class Frontend:
 
     def flush(self) -> FeatureFrames:
         if self.resampler is None:
-            return FeatureFrames.empty(self.settings.dim)
+            return FeatureFrames.empty(self.dim)
         self._append(self.resampler.flush())
         centre_offset = (self.window_samples - 1) / 2
         n_total = max(math.ceil((self.samples_seen - centre_offset) / self.hop_samples), 0)
@@ -102,7 +102,7 @@ class Frontend:
         self.buffer = np.zeros(self.history_samples)
         self.samples_seen = 0
         self.frames_done = 0
-        self.pending_values = np.zeros((0, self.settings.dim))
+        self.pending_values = np.zeros((0, self.dim))
         self.pending_times_s = np.zeros(0)
         self.pitch_smoother.reset()
         if self.rasta_plp:
@@ -114,13 +114,9 @@ class Frontend:
             self.samples_seen += len(samples)
 
     def _analyse(self, n_frames: int, *, final: bool) -> FeatureFrames:
-        values = np.empty((n_frames, self.settings.dim))
+        values = np.empty((n_frames, self.dim))
         if n_frames:
-            buffer = np.ascontiguousarray(self.buffer)
-            step = buffer.itemsize
-            spans = np.ndarray(
-                (n_frames, self.frame_span_samples), buffer.dtype, buffer, 0, (self.hop_samples * step, step)
-            )
+            spans = frame_view(self.buffer, n_frames, self.frame_span_samples, self.hop_samples)
             for i in range(0, n_frames, BLOCK_FRAMES):
                 self._features(spans[i : i + BLOCK_FRAMES], values[i : i + BLOCK_FRAMES])
         centres = (self.frames_done + np.arange(n_frames)) * self.hop_samples + (self.window_samples - 1) / 2

@@ -7,6 +7,7 @@ of its own; the smoother looks one frame ahead (majority vote on voicing, median
 from __future__ import annotations
 
 import numpy as np
+from scipy.fft import next_fast_len
 
 from device.frontend.settings import FrontendSettings
 
@@ -24,7 +25,8 @@ class Yin:
         self.lag_min = int(np.floor(settings.rate_hz / settings.f0_max_hz))
         self.lag_max = int(np.ceil(settings.rate_hz / settings.f0_min_hz))
         self.segment_samples = self.window_samples + self.lag_max
-        self.fft_size = 1 << int(np.ceil(np.log2(self.segment_samples)))
+        self.fft_size = next_fast_len(self.segment_samples, real=True)
+        """Correlation by FFT without wrap-around needs >= segment_samples points; any fast size will do."""
         self.threshold = settings.yin_threshold
         self.voicing_threshold = settings.voicing_threshold
         self.floor_mean_square = 10.0 ** (settings.voicing_floor_dbfs / 10.0)
@@ -32,37 +34,41 @@ class Yin:
     def __call__(self, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n, w, lag_max = len(segments), self.window_samples, self.lag_max
         head = np.fft.rfft(segments[:, :w], n=self.fft_size, axis=1)
-        whole = np.fft.rfft(segments, n=self.fft_size, axis=1)
-        corr = np.fft.irfft(np.conj(head) * whole, n=self.fft_size, axis=1)[:, : lag_max + 1]
-        energy = np.zeros((n, segments.shape[1] + 1))
-        np.cumsum(segments**2, axis=1, out=energy[:, 1:])
-        lagged_energy = energy[:, w : w + lag_max + 1] - energy[:, : lag_max + 1]
-        diff = np.maximum(energy[:, w : w + 1] + lagged_energy - 2.0 * corr, 0.0)
+        np.conjugate(head, out=head)
+        head *= np.fft.rfft(segments, n=self.fft_size, axis=1)
+        corr = np.fft.irfft(head, n=self.fft_size, axis=1)[:, : lag_max + 1]
+        # From here on (lag or sample, frame): running sums go down the rows, each step one vectorised row add.
+        energy = np.zeros((segments.shape[1] + 1, n))
+        np.cumsum(np.square(segments.T, order="C"), axis=0, out=energy[1:])
+        lagged_energy = energy[w : w + lag_max + 1] - energy[: lag_max + 1]
+        diff = energy[w] + lagged_energy - 2.0 * corr.T
+        np.maximum(diff, 0.0, out=diff)
         cmnd = self._cumulative_mean_normalised(diff)
         lag = self._best_lag(cmnd)
-        rows = np.arange(n)
-        period = lag + _parabolic_offset(cmnd[rows, lag - 1], cmnd[rows, lag], cmnd[rows, lag + 1])
-        voiced = (cmnd[rows, lag] < self.voicing_threshold) & (energy[:, w] / w > self.floor_mean_square)
+        cols = np.arange(n)
+        period = lag + _parabolic_offset(cmnd[lag - 1, cols], cmnd[lag, cols], cmnd[lag + 1, cols])
+        voiced = (cmnd[lag, cols] < self.voicing_threshold) & (energy[w] / w > self.floor_mean_square)
         return self.rate_hz / period, voiced
 
     @staticmethod
     def _cumulative_mean_normalised(diff: np.ndarray) -> np.ndarray:
-        running = np.cumsum(diff, axis=1)
-        cmnd = diff * np.arange(diff.shape[1])
-        cmnd[:, 1:] /= np.maximum(running[:, 1:], TINY)  # silence: 0, but the energy floor keeps it unvoiced
-        cmnd[:, 0] = 1.0
+        """YIN's d'(lag) = d(lag) * lag / sum of d up to lag, for diff laid out (lag, frame)."""
+        running = np.cumsum(diff, axis=0)
+        cmnd = diff * np.arange(len(diff))[:, None]
+        cmnd[1:] /= np.maximum(running[1:], TINY)  # silence: 0, but the energy floor keeps it unvoiced
+        cmnd[0] = 1.0
         return cmnd
 
     def _best_lag(self, cmnd: np.ndarray) -> np.ndarray:
         """First dip below the threshold, followed down to its local minimum; else the global minimum."""
-        search = cmnd[:, self.lag_min : self.lag_max]  # lag_max itself is kept as the right neighbour
+        search = cmnd[self.lag_min : self.lag_max]  # lag_max itself is kept as the right neighbour
         below = search < self.threshold
-        first = np.argmax(below, axis=1)
+        first = np.argmax(below, axis=0)
         rising = np.ones_like(below)
-        rising[:, :-1] = search[:, 1:] >= search[:, :-1]
-        after_first = np.arange(search.shape[1])[None, :] >= first[:, None]
-        dip = np.argmax(rising & after_first, axis=1)
-        lag = np.where(below.any(axis=1), dip, np.argmin(search, axis=1))
+        rising[:-1] = search[1:] >= search[:-1]
+        after_first = np.arange(len(search))[:, None] >= first[None, :]
+        dip = np.argmax(rising & after_first, axis=0)
+        lag = np.where(below.any(axis=0), dip, np.argmin(search, axis=0))
         return lag + self.lag_min
 
 

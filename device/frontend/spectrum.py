@@ -18,6 +18,13 @@ def hamming(window_samples: int) -> np.ndarray:
     return w
 
 
+def frame_view(samples: np.ndarray, n_frames: int, span: int, hop: int) -> np.ndarray:
+    """Rows samples[i*hop : i*hop + span] for i < n_frames, as a view (a cheap sliding_window_view)."""
+    samples = np.ascontiguousarray(samples)
+    step = samples.itemsize
+    return np.ndarray((n_frames, span), samples.dtype, samples, 0, (hop * step, step))
+
+
 def power_spectra(frames: np.ndarray, fft_size: int) -> np.ndarray:
     """|rfft(Hamming * frame)|^2 per row: (n, fft_size // 2 + 1)."""
     spectrum = np.fft.rfft(frames * hamming(frames.shape[1]), n=fft_size, axis=1)

@@ -46,9 +46,10 @@ def evaluation_report(bundles: list, corpora: list[Path], out_dir: Path, *, seed
     out_dir.mkdir(parents=True, exist_ok=True)
     results = {}
     for b in bundles:
+        label = b.name if b.name not in results else f"{b.name} ({b.path.name if b.path else len(results)})"
         speakers = set(b.provenance.get("speakers", []))
-        results[b.name] = evaluate(b, entries, speakers, seed=seed)
-        _fig6(b, entries, speakers, out_dir / f"fig6_{b.name}.png")
+        results[label] = evaluate(b, entries, speakers, seed=seed)
+        _fig6(b, entries, speakers, out_dir / f"fig6_{label.replace(' ', '_').replace('(', '').replace(')', '')}.png")
     write_json(out_dir / "report.json", results)
     (out_dir / "report.md").write_text(results_markdown(results))
     summary_png(results, out_dir / "summary.png")

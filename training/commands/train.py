@@ -1,7 +1,9 @@
 """Train FAP patterns and a pattern net on a prepared corpus; optionally export, evaluate and write a bundle.
 
-Reproduce the shipped model:
-    ventriloquist train /work/corpus/grid --out runs/default --export device/default_bundle
+Reproduce the shipped model (about 3 minutes on 2 cores, after `corpus prepare`):
+    ventriloquist corpus prepare grid:../shared/data/grid_s1 grid:../shared/data/grid_speakers \
+        ema:../shared/data/ema --out CORPUS
+    ventriloquist train CORPUS --out runs/default --export device/default_bundle
 """
 
 from __future__ import annotations
@@ -11,10 +13,15 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from device.frontend import PRESETS
+
+    parser.epilog = "feature presets (algorithmic latency = half a window + future context):\n" + "\n".join(
+        f"  {settings.describe()}" for settings in PRESETS.values()
+    )
     parser.add_argument("corpus", nargs="+", type=Path, help="prepared corpus folder(s) (`corpus prepare`)")
     parser.add_argument("--out", required=True, type=Path, help="run folder to write (model, patterns, report)")
     parser.add_argument("--preset", default="default", choices=("default", "paper"),
-                        help="default: softmax pattern blend + augmentation; paper: 108-80-5 binary BP net")
+                        help="default: MFCC, softmax pattern blend; paper: LPC + RASTA-PLP, 108-80-5 binary BP net")
     parser.add_argument("--seed", type=int, default=0, help="seed for splits, clustering, augmentation, weights")
     parser.add_argument("--jobs", type=int, default=2, help="feature-extraction processes")
     parser.add_argument("--max-clips", type=int, help="use only the first N training clips (quick runs, tests)")

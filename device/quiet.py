@@ -1,4 +1,4 @@
-"""PortAudio's start-up chatter: ALSA and JACK print device probes on fd 2; people should not see them."""
+"""Chatter of C libraries on fd 2 (ALSA and JACK probing devices, TFLite announcing its delegate): hidden."""
 
 from __future__ import annotations
 
