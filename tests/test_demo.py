@@ -7,7 +7,6 @@ import subprocess
 from pathlib import Path
 
 import pygame
-import pytest
 import soundfile
 
 from device.cli import main
@@ -76,8 +75,14 @@ def test_microphone_probe_keeps_portaudio_quiet(capfd):
     assert capfd.readouterr().err == ""
 
 
-@pytest.mark.skipif(Path(SAMPLE).parent.joinpath("..", "default_bundle").resolve().exists(),
-                    reason="the shipped bundle exists, so plain `demo` does not fail")
-def test_plain_demo_names_the_missing_shipped_bundle(capsys):
-    assert main(["demo", "--offscreen"]) == 2
-    assert "default_bundle" in capsys.readouterr().err
+def test_demo_names_a_missing_bundle(tmp_path, capsys):
+    assert main(["demo", "--offscreen", "--bundle", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no model bundle" in err and "nowhere" in err
+
+
+def test_plain_demo_runs_on_the_shipped_bundle(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    assert main(["demo", "--offscreen", "--out", str(tmp_path / "demo.mp4")]) == 0
+    assert (tmp_path / "demo.mp4").stat().st_size > 10_000 and (tmp_path / "demo.png").is_file()
+    assert "demo.mp4" in capsys.readouterr().out

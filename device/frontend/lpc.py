@@ -5,6 +5,8 @@ Convention: A(z) = 1 + a1 z^-1 + ... + ap z^-p, coefficient arrays are (n_frames
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 TINY = np.finfo(np.float64).tiny
@@ -55,13 +57,26 @@ def levinson(autocorr: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def lpc_to_cepstra(a: np.ndarray, n_ceps: int) -> np.ndarray:
-    """Cepstra c1..c_n_ceps of 1/A(z) (gain term c0 left out): c_n = -a_n - sum_k (k/n) c_k a_(n-k)."""
+    """Cepstra c1..c_n_ceps of 1/A(z) (gain term c0 left out): c_n = -a_n - sum_k (k/n) c_k a_(n-k).
+
+    Runs on (coefficient, frame) rows, so each step is one small weighted sum of contiguous rows.
+    """
     order = a.shape[1] - 1
-    ceps = np.zeros((len(a), n_ceps + 1))
-    for n in range(1, n_ceps + 1):
-        low = max(1, n - order)  # k runs low..n-1, so n - k runs n-low..1
+    a_t = np.ascontiguousarray(a.T)
+    ceps = np.zeros((n_ceps + 1, len(a)))
+    for n, (low, weights) in enumerate(_cepstrum_weights(order, n_ceps), start=1):
         if n <= order:
-            ceps[:, n] = -a[:, n]
+            ceps[n] = -a_t[n]
         if low < n:
-            ceps[:, n] -= (ceps[:, low:n] * a[:, n - low : 0 : -1]) @ (np.arange(low, n) / n)
-    return ceps[:, 1:]
+            ceps[n] -= weights @ (ceps[low:n] * a_t[n - low : 0 : -1])
+    return ceps[1:].T
+
+
+@lru_cache(maxsize=16)
+def _cepstrum_weights(order: int, n_ceps: int) -> tuple[tuple[int, np.ndarray], ...]:
+    """(first k, weights k / n for k = first .. n - 1) of each cepstrum c_n, n = 1 .. n_ceps (k runs back <= order)."""
+    steps = []
+    for n in range(1, n_ceps + 1):
+        low = max(1, n - order)
+        steps.append((low, np.arange(low, n) / n))
+    return tuple(steps)

@@ -152,7 +152,7 @@ class Frontend:
         raw = values[:, self.f0_column]
         smoothed = self.pitch_smoother.process(np.abs(raw), raw > 0)
         if final:
-            smoothed = np.r_[smoothed, self.pitch_smoother.flush()]
+            smoothed = np.concatenate([smoothed, self.pitch_smoother.flush()])
         values = np.concatenate([self.pending_values, values])
         times_s = np.concatenate([self.pending_times_s, times_s])
         n_out = len(smoothed)

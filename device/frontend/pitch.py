@@ -92,13 +92,14 @@ class PitchSmoother:
         if len(f0_hz) == 0:
             return np.zeros(0)
         if len(self.f0_hz) == 0:
-            f0_hz, voiced = np.r_[f0_hz[:1], f0_hz], np.r_[voiced[:1], voiced]
-        return self._smooth(np.r_[self.f0_hz, f0_hz], np.r_[self.voiced, voiced])
+            f0_hz, voiced = np.concatenate([f0_hz[:1], f0_hz]), np.concatenate([voiced[:1], voiced])
+        return self._smooth(np.concatenate([self.f0_hz, f0_hz]), np.concatenate([self.voiced, voiced]))
 
     def flush(self) -> np.ndarray:
         if len(self.f0_hz) == 0:
             return np.zeros(0)
-        out = self._smooth(np.r_[self.f0_hz, self.f0_hz[-1:]], np.r_[self.voiced, self.voiced[-1:]])
+        f0_hz, voiced = self.f0_hz, self.voiced
+        out = self._smooth(np.concatenate([f0_hz, f0_hz[-1:]]), np.concatenate([voiced, voiced[-1:]]))
         self.reset()
         return out
 
@@ -111,10 +112,12 @@ class PitchSmoother:
         self.f0_hz, self.voiced = f0_hz[-keep:], voiced[-keep:]
         if len(f0_hz) < SMOOTHING_SPAN_FRAMES:
             return np.zeros(0)
-        f0_win = np.lib.stride_tricks.sliding_window_view(f0_hz, SMOOTHING_SPAN_FRAMES)
-        v_win = np.lib.stride_tricks.sliding_window_view(voiced, SMOOTHING_SPAN_FRAMES)
-        n_voiced = v_win.sum(axis=1)
-        all_voiced_median = f0_win.sum(axis=1) - f0_win.max(axis=1) - f0_win.min(axis=1)
-        two_voiced_mean = (f0_win * v_win).sum(axis=1) / np.maximum(n_voiced, 1)
+        f0_prev, f0_now, f0_next = f0_hz[:-2], f0_hz[1:-1], f0_hz[2:]  # the span: previous, current, next
+        v_prev, v_now, v_next = voiced[:-2], voiced[1:-1], voiced[2:]
+        n_voiced = v_prev.astype(np.int64) + v_now + v_next
+        highest = np.maximum(np.maximum(f0_prev, f0_now), f0_next)
+        lowest = np.minimum(np.minimum(f0_prev, f0_now), f0_next)
+        all_voiced_median = f0_prev + f0_now + f0_next - highest - lowest
+        two_voiced_mean = (f0_prev * v_prev + f0_now * v_now + f0_next * v_next) / np.maximum(n_voiced, 1)
         smoothed = np.where(n_voiced == SMOOTHING_SPAN_FRAMES, all_voiced_median, two_voiced_mean)
         return np.where(n_voiced * 2 > SMOOTHING_SPAN_FRAMES, smoothed, 0.0)

@@ -12,6 +12,9 @@ from device.frontend.audio import check_rate
 from device.sources import DEFAULT_CHUNK_S
 from device.values import AudioChunk
 
+READ_BLOCK_S = 1.0
+"""Audio decoded per file read; chunks are slices of it (one libsndfile call per second, not per chunk)."""
+
 
 def _soundfile():
     try:
@@ -46,16 +49,20 @@ class FileSource:
     def __iter__(self) -> Iterator[AudioChunk]:
         sf = _soundfile()
         t_start_s = time.monotonic() if self.live else 0.0
+        rate_hz, chunk = self.rate_hz, self.chunk_samples
+        read_samples = chunk * max(1, round(READ_BLOCK_S * rate_hz / chunk))
         n = 0
         with sf.SoundFile(str(self.path)) as f:
-            for block in f.blocks(blocksize=self.chunk_samples, dtype="float32", always_2d=True):
-                samples = to_mono_float32(block)
-                if self.live:
-                    wait_s = t_start_s + (n + len(samples)) / self.rate_hz - time.monotonic()
-                    if wait_s > 0:
-                        time.sleep(wait_s)
-                yield AudioChunk(samples, self.rate_hz, t_start_s + n / self.rate_hz)
-                n += len(samples)
+            for block in f.blocks(blocksize=read_samples, dtype="float32", always_2d=True):
+                block = to_mono_float32(block)
+                for i in range(0, len(block), chunk):
+                    samples = block[i : i + chunk]
+                    if self.live:
+                        wait_s = t_start_s + (n + len(samples)) / rate_hz - time.monotonic()
+                        if wait_s > 0:
+                            time.sleep(wait_s)
+                    yield AudioChunk(samples, rate_hz, t_start_s + n / rate_hz)
+                    n += len(samples)
 
     def close(self) -> None:
         """Nothing held between iterations."""
