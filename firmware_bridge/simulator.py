@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 import tty
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 
@@ -91,7 +92,7 @@ class FirmwareCore:
         return status
 
 
-class PtyDevice:
+class PtyDevice(ABC):
     """A board on the master side of a pty; subclasses handle bytes and time."""
 
     def __init__(self, link_path: str | Path | None = None, clock: Callable[[], float] = time.monotonic) -> None:
@@ -162,11 +163,13 @@ class PtyDevice:
                     self.on_bytes(data, now)
                 self.on_time(now)
 
+    @abstractmethod
     def on_bytes(self, data: bytes, now_s: float) -> None:
-        raise NotImplementedError
+        """Bytes the host sent, as they arrive (called under the device lock)."""
 
+    @abstractmethod
     def on_time(self, now_s: float) -> None:
-        raise NotImplementedError
+        """Called every poll, so a device can act on time passing (watchdogs)."""
 
     def wait_for(self, predicate: Callable[[], bool], timeout_s: float = 5.0) -> bool:
         """Wait until `predicate()` (called under the device lock) holds; False on timeout."""
