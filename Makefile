@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 VENV_TRACK := .venv-track
 BIN := $(VENV)/bin
-APT_PACKAGES := ffmpeg portaudio19-dev libportaudio2 alsa-utils libasound2-plugins sox espeak-ng systemd gcc
+APT_PACKAGES := ffmpeg portaudio19-dev libportaudio2 alsa-utils libasound2-plugins pulseaudio sox espeak-ng systemd gcc
 APT_OPTIONAL := gcc-avr avr-libc simavr
 
 .PHONY: setup setup-apt setup-track demo test lint bench clean
