@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from device.frontend.settings import FrontendSettings
+from device.frontend.spectrum import frame_view
 from device.values import FeatureFrames
 
 
@@ -59,6 +60,5 @@ class ContextWindow:
         self.values, self.times_s = values[n_out:], times_s[n_out:]
         if n_out == 0:
             return FeatureFrames.empty(self.span * self.dim)
-        row_bytes = self.dim * values.itemsize
-        rows = np.ndarray((n_out, self.span * self.dim), values.dtype, values, 0, (row_bytes, values.itemsize))
+        rows = frame_view(values.reshape(-1), n_out, self.span * self.dim, self.dim)
         return FeatureFrames(rows.copy(), times_s[self.past : self.past + n_out].copy())
