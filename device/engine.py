@@ -190,7 +190,9 @@ class Engine:
 
     def _open_sinks(self, t_origin_s: float) -> None:
         self.pipeline.reset()
-        self.resamplers = [FapResampler(s.rate_hz, t_origin_s) if s.rate_hz else None for s in self.sinks]
+        self.resamplers = [
+            FapResampler(s.rate_hz, None if s.realtime else t_origin_s) if s.rate_hz else None for s in self.sinks
+        ]
         for sink in self.sinks:
             sink.open(t_origin_s)
 

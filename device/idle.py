@@ -65,7 +65,7 @@ class IdleMixer:
         self.settings = settings
         self.rng = np.random.default_rng(settings.seed)
         self.phases = self.rng.uniform(0, 2 * math.pi, len(BROW_DRIFT_PERIODS_S))
-        self.periods_s = np.array(BROW_DRIFT_PERIODS_S)
+        self.angular_hz = 2 * math.pi / np.array(BROW_DRIFT_PERIODS_S)
         self.t_first_s: float | None = None
         """Time of the stream's first frame: the schedule's zero."""
         self.blink_starts_s: list[float] = []
@@ -76,14 +76,16 @@ class IdleMixer:
         """FAP numbers of the frames seen (for an empty flush of the right width)."""
         self.eyelid_mask = np.zeros(0, np.float32)
         """1 in the UPPER_EYELIDS columns of frames of `faps`, else 0."""
-        self.brow_mask = np.zeros(0, np.float32)
-        """1 in the BROWS columns of frames of `faps`, else 0."""
+        self.brow_waves = np.zeros((len(BROW_DRIFT_PERIODS_S), 0))
+        """(waves, FAPs): each drift wave's amplitude in each column (BROWS columns only)."""
 
     def process(self, frames: FapFrames) -> FapFrames:
         if frames.faps != self.faps:
             self.faps = frames.faps
             self.eyelid_mask = np.array([f in UPPER_EYELIDS for f in frames.faps], np.float32)
-            self.brow_mask = np.array([f in BROWS for f in frames.faps], np.float32)
+            brow_mask = np.array([f in BROWS for f in frames.faps], np.float64)
+            amplitude = self.settings.brow_drift_fapu / len(BROW_DRIFT_PERIODS_S)
+            self.brow_waves = np.outer(np.full(len(BROW_DRIFT_PERIODS_S), amplitude), brow_mask)
         if not self.settings.enabled or len(frames) == 0:
             return frames
         if self.t_first_s is None:
@@ -94,13 +96,8 @@ class IdleMixer:
         closure = self._closure(rel_s)
         if closure is not None:  # columns outside the mask get + 0
             values += (closure[:, None] * self.eyelid_mask) * (EYELID_CLOSED_FAPU - values)
-        values += self.brow_drift(rel_s)[:, None] * self.brow_mask
+        values += np.sin(np.multiply.outer(rel_s, self.angular_hz) + self.phases) @ self.brow_waves
         return FapFrames(frames.times_s, values, frames.faps)
-
-    def brow_drift(self, rel_s: np.ndarray) -> np.ndarray:
-        """Brow offset (ENS units) at these times since the first frame."""
-        waves = np.sin(2 * math.pi * rel_s[:, None] / self.periods_s + self.phases)
-        return (self.settings.brow_drift_fapu / len(BROW_DRIFT_PERIODS_S) * waves.sum(axis=1)).astype(np.float32)
 
     def _gap_s(self) -> float:
         return float(self.rng.uniform(*self.settings.blink_interval_s))

@@ -65,6 +65,9 @@ class TfliteModel:
         self.output_dim = int(self._out["shape"][-1])
         self._in_scale, self._in_zero = self._in["quantization"]
         self._out_scale, self._out_zero = self._out["quantization"]
+        codes = np.arange(256).astype(np.uint8).view(np.int8).astype(np.float64)
+        self._dequantised = ((codes - self._out_zero) * self._out_scale).astype(np.float32)
+        """Float value of every int8 output code, indexed by the code's bits as uint8: dequantising is one lookup."""
         self._by_batch = {int(self._in["shape"][0]): self._interp}
         """Batch size -> interpreter allocated for it (at most MAX_BATCH_INTERPRETERS)."""
 
@@ -121,10 +124,7 @@ class TfliteModel:
         interp = self._interpreter(n)
         interp.set_tensor(self._in["index"], q)
         interp.invoke()
-        y = interp.get_tensor(self._out["index"]).astype(np.float32)
-        y -= self._out_zero
-        y *= self._out_scale
-        return y
+        return self._dequantised[interp.get_tensor(self._out["index"]).view(np.uint8)]
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """(n, input_dim) float -> (n, output_dim) float32, one invoke for the whole batch."""
@@ -135,11 +135,12 @@ def decoder(bundle: Bundle) -> Callable[[np.ndarray], np.ndarray]:
     """Model outputs -> FAP values: softmax blends patterns by probability; binary picks one."""
     patterns = bundle.patterns
     if bundle.coding == "softmax":
+        weighted_sums = np.concatenate([patterns, np.ones((len(patterns), 1))], axis=1).astype(np.float32)
+        """Pattern table plus a column of ones: one product gives the blend and the total weight."""
 
         def blend(scores: np.ndarray) -> np.ndarray:
-            p = np.maximum(scores, 0.0)
-            p /= np.maximum(p.sum(axis=1, keepdims=True), 1e-6)
-            return (p @ patterns).astype(np.float32, copy=False)
+            sums = np.maximum(scores, np.float32(0.0)) @ weighted_sums
+            return sums[:, :-1] / np.maximum(sums[:, -1:], np.float32(1e-6))
 
         return blend
     weights = 2 ** np.arange(bundle.n_outputs)[::-1]

@@ -37,7 +37,7 @@ class SmoothingSettings:
             raise VentriloquistError(f"smoothing: beta_per_fapu must be >= 0, got {self.beta_per_fapu}")
 
 
-def _alpha(cutoff_hz: np.ndarray | float, dt_s: float) -> np.ndarray | float:
+def _alpha(cutoff_hz: float, dt_s: float) -> float:
     """Smoothing factor of a first-order low-pass with this cutoff, for one step of dt_s."""
     tau_s = 1.0 / (2.0 * math.pi * cutoff_hz)
     return 1.0 / (1.0 + tau_s / dt_s)
@@ -62,11 +62,11 @@ class Smoother:
         if not self.settings.enabled or len(frames) == 0:
             return frames
         s = self.settings
-        x = np.asarray(frames.values, np.float64)
+        x = np.asarray(frames.values, np.float32)
         out = np.empty_like(x)
         start = 0
         if self.value is None:
-            self.value, self.speed, self.t_last_s = x[0].copy(), np.zeros(x.shape[1]), float(frames.times_s[0])
+            self.value, self.speed, self.t_last_s = x[0].copy(), np.zeros_like(x[0]), float(frames.times_s[0])
             out[0] = x[0]
             start = 1
         value, speed, t_last_s = self.value, self.speed, self.t_last_s
@@ -78,13 +78,20 @@ class Smoother:
                 out[i] = value
                 continue
             delta = x[i] - value
-            speed = speed + _alpha(s.derivative_cutoff_hz, dt_s) * (delta / dt_s - speed)
-            a = _alpha(s.min_cutoff_hz + s.beta_per_fapu * np.abs(speed), dt_s)
-            value = value + a * delta
+            a_speed = _alpha(s.derivative_cutoff_hz, dt_s)
+            speed *= 1.0 - a_speed
+            speed += delta * (a_speed / dt_s)
+            # alpha = 1 / (1 + tau / dt) = k / (k + 1), with k = 2 pi dt cutoff and cutoff = min + beta |speed|
+            k = np.abs(speed)
+            k *= 2.0 * math.pi * dt_s * s.beta_per_fapu
+            k += 2.0 * math.pi * dt_s * s.min_cutoff_hz
+            k /= k + 1.0
+            k *= delta
+            value += k
             out[i] = value
             t_last_s = t_s
-        self.value, self.speed, self.t_last_s = value, speed, t_last_s
-        return FapFrames(frames.times_s, out.astype(np.float32), frames.faps)
+        self.t_last_s = t_last_s
+        return FapFrames(frames.times_s, out, frames.faps)
 
     def flush(self) -> FapFrames:
         faps = self.faps

@@ -79,6 +79,25 @@ def test_resampler_puts_frames_on_the_sink_grid_for_any_chunking():
     np.testing.assert_allclose(outs[-1].values[1:, 0], np.interp(outs[-1].times_s[1:], fr.times_s, values[:, 0]))
 
 
+def test_live_grid_starts_at_the_first_frame_so_points_sit_on_frames():
+    """A display's 30 fps grid anchored at the first model frame: every third point is a model frame exactly,
+    and no grid point is further than 2/3 of a frame period behind the frame that released it."""
+    times = 0.00997 + np.arange(100) / 100
+    values = np.cos(times * 5)[:, None].astype(np.float32)
+    r = FapResampler(30.0, t_origin_s=None)
+    released = [(t, r.process(FapFrames(times[i : i + 1], values[i : i + 1], (3,)))) for i, t in enumerate(times)]
+    out = FapFrames.concat([o for _, o in released], (3,))
+    np.testing.assert_allclose(out.times_s, times[0] + np.arange(len(out)) / 30)
+    on_frames = out.values[::3, 0]  # grid point 3q is t0 + q / 10 s: model frame 10q
+    np.testing.assert_allclose(on_frames, values[::10, 0][: len(on_frames)], rtol=1e-6)
+    waits = [t - o.times_s[-1] for t, o in released if len(o)]
+    assert max(waits) < 0.0067 + 1e-9 and min(waits) == 0.0
+    anchored_at_audio = FapResampler(30.0, t_origin_s=0.0)
+    late = [t - o.times_s[-1] for t in times if len(o := anchored_at_audio.process(
+        FapFrames(np.array([t]), values[:1], (3,))))]
+    assert np.mean(late) > np.mean(waits) + 0.002  # the audio-anchored grid waits longer on average
+
+
 def test_csv_contract_and_atomic_abort(tmp_path):
     frames = FapFrames(10.0 + np.array([0.01, 0.02]), np.ones((2, len(ANIMATION_SUBSET)), np.float32), ANIMATION_SUBSET)
     with file_sink(tmp_path / "t.csv") as sink:

@@ -64,7 +64,7 @@ class Frontend:
         """Samples at rate_hz received so far."""
         self.frames_done = 0
         """Frames whose samples have been analysed."""
-        self.pending_values = np.zeros((0, self.dim))
+        self.pending_values = np.zeros((0, self.dim), np.float32)
         """Analysed frames waiting for the pitch smoother's lookahead."""
         self.pending_times_s = np.zeros(0)
 
@@ -102,7 +102,7 @@ class Frontend:
         self.buffer = np.zeros(self.history_samples)
         self.samples_seen = 0
         self.frames_done = 0
-        self.pending_values = np.zeros((0, self.dim))
+        self.pending_values = np.zeros((0, self.dim), np.float32)
         self.pending_times_s = np.zeros(0)
         self.pitch_smoother.reset()
         if self.rasta_plp:
@@ -114,18 +114,20 @@ class Frontend:
             self.samples_seen += len(samples)
 
     def _analyse(self, n_frames: int, *, final: bool) -> FeatureFrames:
-        values = np.empty((n_frames, self.dim))
+        values = np.empty((n_frames, self.dim), np.float32)
         if n_frames:
             spans = frame_view(self.buffer, n_frames, self.frame_span_samples, self.hop_samples)
             for i in range(0, n_frames, BLOCK_FRAMES):
                 self._features(spans[i : i + BLOCK_FRAMES], values[i : i + BLOCK_FRAMES])
-        centres = (self.frames_done + np.arange(n_frames)) * self.hop_samples + (self.window_samples - 1) / 2
-        times_s = self.t_start_s + centres / self.settings.rate_hz
+        rate_hz = self.settings.rate_hz
+        first_centre_s = self.t_start_s + (self.window_samples - 1) / 2 / rate_hz
+        times_s = np.arange(self.frames_done, self.frames_done + n_frames) * (self.hop_samples / rate_hz)
+        times_s += first_centre_s  # a function of the frame's index alone: the same for any chunking
         self.buffer = self.buffer[n_frames * self.hop_samples :]
         self.frames_done += n_frames
         if self.yin is not None:
             values, times_s = self._smooth_pitch(values, times_s, final=final)
-        return FeatureFrames(values.astype(np.float32), times_s)
+        return FeatureFrames(values, times_s)
 
     def _features(self, spans: np.ndarray, out: np.ndarray) -> None:
         """Features of the frames whose samples are the rows of `spans`, written into `out` (n, dim)."""

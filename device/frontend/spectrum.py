@@ -27,8 +27,9 @@ def frame_view(samples: np.ndarray, n_frames: int, span: int, hop: int) -> np.nd
 
 def power_spectra(frames: np.ndarray, fft_size: int) -> np.ndarray:
     """|rfft(Hamming * frame)|^2 per row: (n, fft_size // 2 + 1)."""
-    spectrum = np.fft.rfft(frames * hamming(frames.shape[1]), n=fft_size, axis=1)
-    return spectrum.real**2 + spectrum.imag**2
+    squares = np.fft.rfft(frames * hamming(frames.shape[1]), n=fft_size, axis=1).view(np.float64)
+    np.square(squares, out=squares)  # re^2 and im^2 side by side
+    return squares[:, 0::2] + squares[:, 1::2]
 
 
 def log_energy(frames: np.ndarray) -> np.ndarray:

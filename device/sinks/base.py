@@ -17,6 +17,10 @@ class Sink(ABC):
 
     rate_hz: float | None = None
     """Frames per second this sink wants; None: the model's own frame times."""
+    realtime: bool = False
+    """Watched as it happens (display, network stream): its rate_hz grid starts at the first model frame, so
+    grid points sit on or just after model frames and nothing waits for the next one. Files keep a grid
+    counted from the audio's first sample (frame k of a 25 fps .fap is at k / 25 s)."""
 
     def __init__(self) -> None:
         self.t_origin_s = 0.0

@@ -54,6 +54,8 @@ def parse_target(target: str) -> tuple[str, str, int]:
 class UdpSink(Sink):
     """Sends every frame as one datagram (JSON line or OSC bundle) to host:port."""
 
+    realtime = True
+
     def __init__(self, host: str, port: int, protocol: str = "json", rate_hz: float | None = DEFAULT_RATE_HZ) -> None:
         super().__init__()
         if protocol not in PROTOCOLS:
