@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from conftest import shared_path
 
-from training.commands.export import results_markdown
 from training.evaluate import evaluate, goals
+from training.report import results_markdown
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,8 @@ def test_train_export_reload_and_int8_agrees_with_float(tiny_corpus, tmp_path):
 
     from device.bundle import load_bundle
     from device.model import PatternModel
-    from training.commands.export import export_and_evaluate, write_run_report
+    from training.export import export_and_evaluate
+    from training.report import write_run_report
     from training.train import MODEL_FILE, settings_for, train
 
     settings = settings_for("default", max_epochs=3, copies=1)

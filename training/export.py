@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -140,8 +142,7 @@ GRID_CREDIT = ("GRID audio-visual corpus, CC BY 4.0 — Cooke, Barker, Cunningha
 
 def model_card(bundle, evaluation: dict | None, wall_s: float | None) -> str:
     """MODEL_CARD.md: what the model is, what it was trained on (with credits), how it measures."""
-    from training.commands.export import results_markdown
-    from training.report import table1_markdown
+    from training.report import results_markdown, table1_markdown
 
     p = bundle.provenance
     fs = bundle.frontend_settings()
@@ -189,3 +190,18 @@ def model_card(bundle, evaluation: dict | None, wall_s: float | None) -> str:
         lines += ["## Evaluation (device pipeline, vs the loudness 'jaw flapper')", "",
                   results_markdown({bundle.name: evaluation})]
     return "\n".join(lines) + "\n"
+
+
+def export_and_evaluate(run_dir: Path, out: Path, corpora: list[Path], *, name: str | None = None,
+                        started_s: float | None = None) -> Path:
+    """int8 bundle from a run; evaluated on `corpora` (when given) and written with MODEL_CARD.md."""
+    from device.bundle import write_bundle
+    from training.report import evaluation_report
+
+    bundle, check = bundle_from_run(run_dir, name)
+    evaluation = None
+    if corpora:
+        evaluation = evaluation_report([bundle], corpora, run_dir / "report")[bundle.name]
+    wall_s = time.monotonic() - started_s if started_s is not None else None
+    card = model_card(bundle, evaluation, wall_s)
+    return write_bundle(out, bundle, {"MODEL_CARD.md": card})

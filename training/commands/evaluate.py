@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from device.bundle import load_bundle
-    from training.commands.export import evaluation_report
+    from training.report import evaluation_report
 
     bundles = [load_bundle(p) for p in args.bundle]
     results = evaluation_report(bundles, list(args.corpus), args.out, seed=args.seed)

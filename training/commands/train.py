@@ -43,11 +43,11 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_for(args.preset, seed=args.seed, max_clips=args.max_clips, max_epochs=args.epochs,
                             copies=args.copies)
     train(list(args.corpus), args.out, settings, jobs=args.jobs)
-    from training.commands.export import write_run_report
+    from training.report import write_run_report
 
     write_run_report(args.out)
     if args.export:
-        from training.commands.export import export_and_evaluate
+        from training.export import export_and_evaluate
 
         export_and_evaluate(args.out, args.export, list(args.corpus) + list(args.eval_corpus), name=args.name,
                             started_s=started)
