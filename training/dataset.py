@@ -47,6 +47,9 @@ class Augmentation:
 
 
 NO_AUGMENTATION = Augmentation(copies=0)
+GAIN_ONLY = Augmentation(copies=1, gain_db=(-30.0, 6.0), noise_probability=0.0, speed=(1.0, 1.0),
+                         treble_db=(0.0, 0.0), reverb_probability=0.0)
+"""One copy of each clip at a random level: the net stops reading absolute microphone level as mouth opening."""
 
 
 @dataclass(frozen=True)
