@@ -137,7 +137,7 @@ def test_bake_writes_every_format_and_run_on_the_same_file_matches(tiny_bundle, 
     cues = json.loads(outs[4].read_text())["mouthCues"]
     assert [c["value"] for c in cues] == [row[1] for row in tsv[:-1]]
 
-    live_csv = tmp_path / "live.csv"  # real-time file source, 10 ms chunks: the live code path
+    live_csv = tmp_path / "live.csv"  # real-time file source in live-sized chunks: the live code path
     run_cmd.run(parse(run_cmd, ["--source", wav, "--bundle", str(tiny_bundle), "--fap-out", str(live_csv)]))
     assert live_csv.read_text() == outs[1].read_text()
 
