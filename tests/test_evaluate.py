@@ -33,7 +33,11 @@ def test_ema_group_scores_the_bundle_and_the_loudness_baseline(ema_corpus, tiny_
     assert 0.2 < base_r < 0.7  # loudness follows lip aperture loosely (the issue measured ~0.44)
     assert ema["reference"]["bilabials"] > 0  # EMA label files carry phones
     assert "opening_r_ema" in result["goals"]
-    assert "| ema |" in results_markdown({"tiny": result})
+    sweep = ema["model"]["opening_r_by_level"]
+    assert list(sweep) == ["-12 dB", "+0 dB", "+12 dB"]
+    assert sweep["+0 dB"] == pytest.approx(ema["model"]["opening_r_mean"])  # the sweep's 0 dB is the plain run
+    report = results_markdown({"tiny": result})
+    assert "| ema |" in report and "- ema: -12 dB" in report
 
 
 def test_goals_compare_with_the_baseline_and_the_thresholds():

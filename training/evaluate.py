@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -30,6 +30,10 @@ MOUTH = [i for i, f in enumerate(ANIMATION_SUBSET) if FAPS[f].group in (2, 8)]
 """Columns of the jaw and lip FAPs: eq. (1) over these leaves out blinks and brows, which speech cannot predict."""
 MAX_CLOSED_SET = 100
 """Training clips scored for the closed-set figures (seeded sample)."""
+LEVELS_DB = (-12.0, 0.0, 12.0)
+"""The level sweep plays every clip this much quieter or louder (clipped at full scale): a microphone's gain."""
+LEVEL_GROUPS = ("other_speakers", "ema")
+"""Groups the level sweep runs on (speakers never trained on)."""
 
 
 @dataclass(frozen=True)
@@ -184,6 +188,16 @@ def score(predict, utts: list[Utterance]) -> dict:
     }
 
 
+def level_sweep(predict, utts: list[Utterance]) -> dict[str, float | None]:
+    """Mean lip-opening r with every clip scaled to each of LEVELS_DB: a model should not follow the gain."""
+    out = {}
+    for level_db in LEVELS_DB:
+        gain = np.float32(10 ** (level_db / 20))
+        scaled = [replace(u, samples=np.clip(u.samples * gain, -1.0, 1.0)) for u in utts]
+        out[f"{level_db:+.0f} dB"] = score(predict, scaled)["opening_r_mean"]
+    return out
+
+
 def _closure_dict(c: np.ndarray) -> dict:
     """Hit rate on /p b m/, false-closure rate on other phones, and their difference (closure contrast)."""
     hit = float(c[0] / c[1]) if c[1] else None
@@ -239,6 +253,8 @@ def evaluate(bundle, entries, train_speakers: set[str], *, seed: int = 0) -> dic
             continue
         result["groups"][name] = {"model": score(model, utts), "loudness_baseline": score(base, utts),
                                   "reference": reference_closure(utts)}
+        if name in LEVEL_GROUPS:
+            result["groups"][name]["model"]["opening_r_by_level"] = level_sweep(model, utts)
     result["goals"] = goals(result["groups"])
     return result
 

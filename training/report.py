@@ -215,6 +215,13 @@ def results_markdown(results: dict) -> str:
                            f"{_fmt(m['opening_r_mean'])} | {_closure(m)} |")
             ref = d["reference"]
             out.append(f"| {group} | | reference track | | | | {_closure(ref)} |")
+        sweeps = {g: d["model"]["opening_r_by_level"] for g, d in res["groups"].items()
+                  if "opening_r_by_level" in d["model"]}
+        if sweeps:
+            out += ["", "Lip-opening r with the input played quieter or louder (the loudness baseline's r does not "
+                    "change with gain):", ""]
+            out += [f"- {g}: " + ", ".join(f"{level} {_fmt(r)}" for level, r in sweep.items())
+                    for g, sweep in sweeps.items()]
         out += ["", "Goals:", ""]
         for key, goal in res["goals"].items():
             if key == "beats_baseline":
