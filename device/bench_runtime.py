@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from device.bundle import SHIPPED_BUNDLE
 from device.errors import VentriloquistError
 from device.sources import DEFAULT_CHUNK_S
 
@@ -25,11 +26,10 @@ LIVE_RUNS = 3
 """Live runs per figure; the median is reported (a shared machine's wake-up costs vary run to run)."""
 SOAK_SECONDS = 3600.0
 BUNDLE_ENV = "VENTRILOQUIST_BENCH_BUNDLE"
-DEFAULT_BUNDLE = Path(__file__).resolve().parent / "default_bundle"
 
 
 def _bundle_path() -> Path:
-    path = Path(os.environ.get(BUNDLE_ENV) or DEFAULT_BUNDLE)
+    path = Path(os.environ.get(BUNDLE_ENV) or SHIPPED_BUNDLE)
     if not path.exists():
         raise VentriloquistError(f"bench: no bundle at {path}; set {BUNDLE_ENV}=PATH to a bundle folder")
     return path

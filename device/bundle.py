@@ -34,6 +34,8 @@ MANIFEST = "bundle.json"
 MODEL = "model.tflite"
 PATTERNS = "patterns.csv"
 REQUIRED_FILES = (MANIFEST, MODEL, PATTERNS)
+SHIPPED_BUNDLE = Path(__file__).resolve().parent / "default_bundle"
+"""The default model that ships inside the package."""
 CODINGS = ("softmax", "binary")
 """softmax: one score per pattern, blended by probability; binary: the paper's bit code of the class."""
 

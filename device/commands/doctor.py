@@ -123,8 +123,10 @@ def _config(ctx: Context) -> Config:
 
 
 def _bundle_path(ctx: Context) -> Path:
+    from device.bundle import SHIPPED_BUNDLE
+
     configured = _config(ctx).model.bundle
-    return configured if configured is not None else Path(__file__).resolve().parents[1] / "default_bundle"
+    return configured if configured is not None else SHIPPED_BUNDLE
 
 
 def check_bundle(ctx: Context) -> Iterator[Finding]:

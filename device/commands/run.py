@@ -22,7 +22,8 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
-DEFAULT_BUNDLE = Path(__file__).resolve().parents[1] / "default_bundle"
+from device.bundle import SHIPPED_BUNDLE
+
 FACE_FPS = 30.0
 FACE_STYLE = "classic"
 STDIN_RATE_HZ = 16_000
@@ -40,7 +41,7 @@ KIOSK_DISPLAY_WAIT_S = 60.0
 def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared by run, bake, render and demo."""
     parser.add_argument("--bundle", default=None,
-                        help=f"model bundle folder (default: {DEFAULT_BUNDLE})")
+                        help=f"model bundle folder (default: {SHIPPED_BUNDLE})")
     parser.add_argument("--no-idle", action="store_true", help="no blinks or brow drift")
     parser.add_argument("--no-smoothing", action="store_true", help="raw model frames (for analysis)")
     parser.add_argument("--seed", type=int, default=0, help="idle behaviour seed (default: %(default)s)")
@@ -50,7 +51,7 @@ def bundle_path(args: argparse.Namespace, config=None) -> Path:
     """--bundle, else the config's [model] bundle, else the shipped bundle."""
     if args.bundle:
         return Path(args.bundle)
-    return config.model.bundle if config is not None and config.model.bundle is not None else DEFAULT_BUNDLE
+    return config.model.bundle if config is not None and config.model.bundle is not None else SHIPPED_BUNDLE
 
 
 def stage_settings(args: argparse.Namespace, config=None):
