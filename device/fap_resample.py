@@ -47,11 +47,11 @@ class FapResampler:
         if skip == len(times):  # nothing new (a restarted source may repeat or go back in time)
             return self.empty
         times, values = times[skip:], frames.values[skip:]
-        if self.anchor_s is None and self.last_time_s is None and self.next_index == 0:
+        if self.anchor_s is None and self.last_time_s is None:  # the stream's first frame
             self.t_origin_s = times[0]
         t_newest_s = times[-1]
         n_ready = math.floor((t_newest_s - self.t_origin_s) * self.rate_hz + GRID_EPSILON) + 1 - self.next_index
-        rows = [values[i] for i in range(len(times))]
+        rows = list(values)
         if self.last_time_s is not None:
             times, rows = [self.last_time_s, *times], [self.last_values, *rows]
         out = self._interpolate(times, rows, n_ready) if n_ready > 0 else self.empty

@@ -198,7 +198,7 @@ def export_and_evaluate(run_dir: Path, out: Path, corpora: list[Path], *, name: 
     from device.bundle import write_bundle
     from training.report import evaluation_report
 
-    bundle, check = bundle_from_run(run_dir, name)
+    bundle, _ = bundle_from_run(run_dir, name)
     evaluation = None
     if corpora:
         evaluation = evaluation_report([bundle], corpora, run_dir / "report")[bundle.name]

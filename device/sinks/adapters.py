@@ -7,13 +7,14 @@ from device.values import FapFrames
 
 
 class WrappedSink(Sink):
-    """Any object with write(FapFrames)/close(), fed at `rate_hz` (e.g. the kiosk FaceSink at 30 fps)."""
+    """Any object with write(FapFrames)/close() watched live, fed at `rate_hz` (e.g. the kiosk FaceSink at 30 fps)."""
 
-    def __init__(self, inner, rate_hz: float | None, *, realtime: bool = True) -> None:
+    realtime = True
+
+    def __init__(self, inner, rate_hz: float | None) -> None:
         super().__init__()
         self.inner = inner
         self.rate_hz = rate_hz
-        self.realtime = realtime
 
     @property
     def quit_requested(self) -> bool:
