@@ -45,7 +45,7 @@ test: setup lint
 	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check device training firmware_bridge tests
+	$(BIN)/ruff check ventriloquist deploy tests
 
 bench: setup
 	$(BIN)/ventriloquist bench

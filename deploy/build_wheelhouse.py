@@ -131,7 +131,7 @@ def build(args: argparse.Namespace) -> tuple[Path, str]:
         (kit / "TARGET").write_text(f"machine={machine}\npython={py}\nversion={version}\n")
         if args.bundle:
             sys.path.insert(0, str(REPO))
-            from device.bundle import load_bundle
+            from ventriloquist.device.bundle import load_bundle
 
             load_bundle(args.bundle, check_model=False)  # refuse to ship a broken bundle
             shutil.copytree(args.bundle, kit / "bundle")
@@ -156,9 +156,9 @@ def build(args: argparse.Namespace) -> tuple[Path, str]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default_bundle = REPO / "device" / "default_bundle"
+    default_bundle = REPO / "ventriloquist" / "device" / "default_bundle"
     p.add_argument("--bundle", type=Path, default=default_bundle if default_bundle.is_dir() else None,
-                   help="model bundle folder to ship (default: device/default_bundle)")
+                   help="model bundle folder to ship (default: ventriloquist/device/default_bundle)")
     p.add_argument("--no-bundle", dest="bundle", action="store_const", const=None, help="ship no bundle")
     p.add_argument("--config", type=Path, default=DEPLOY / "config.example.toml", help="config to ship")
     p.add_argument("--servos", type=Path, default=DEPLOY / "servos.example.toml", help="servo map to ship")

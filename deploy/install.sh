@@ -103,7 +103,7 @@ for example in config servos; do
     put "$KIT/$example.example.toml" "$ETC/$example.toml.example" 644
     [ -e "$ETC/$example.toml" ] || { put "$KIT/$example.example.toml" "$ETC/$example.toml" 644; say "wrote $ETC/$example.toml"; }
 done
-"$VENV/bin/python" -c 'import sys; from device.config import load_config; load_config(sys.argv[1])' "$ETC/config.toml" \
+"$VENV/bin/python" -c 'import sys; from ventriloquist.device.config import load_config; load_config(sys.argv[1])' "$ETC/config.toml" \
     || die "fix $ETC/config.toml (the line above names the key), then run install.sh again"
 
 # 6. Units and the udev rule, pointed at this prefix.

@@ -16,7 +16,7 @@ SHARED = REPO.parent / "shared"
 
 _TINY_MODEL_SCRIPT = r"""
 import sys, numpy as np, keras
-from training.export import to_int8_tflite
+from ventriloquist.training.export import to_int8_tflite
 input_dim, n_out, activation, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 keras.utils.set_random_seed(0)
 model = keras.Sequential([keras.Input((input_dim,)), keras.layers.Dense(8, activation="tanh"),
@@ -48,9 +48,9 @@ def shared_path(*parts: str) -> Path:
 @pytest.fixture(scope="session")
 def tiny_bundle_obj():
     """A small but real Bundle (softmax over 4 patterns) on the default front-end preset."""
-    from device.bundle import Bundle
-    from device.fap import ANIMATION_SUBSET
-    from device.frontend import PRESETS
+    from ventriloquist.device.bundle import Bundle
+    from ventriloquist.device.fap import ANIMATION_SUBSET
+    from ventriloquist.device.frontend import PRESETS
 
     settings = PRESETS["default"]
     rng = np.random.default_rng(1)
@@ -71,7 +71,7 @@ def tiny_bundle_obj():
 @pytest.fixture
 def tiny_bundle(tmp_path, tiny_bundle_obj) -> Path:
     """The tiny bundle written to a fresh folder."""
-    from device.bundle import write_bundle
+    from ventriloquist.device.bundle import write_bundle
 
     return write_bundle(tmp_path / "bundle", tiny_bundle_obj, {"MODEL_CARD.md": "# tiny\n"})
 

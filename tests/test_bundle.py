@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from conftest import edit_json, rewrite_checksums
 
-from device.bundle import load_bundle, write_bundle
-from device.cli import main
-from device.errors import VentriloquistError
+from ventriloquist.device.bundle import load_bundle, write_bundle
+from ventriloquist.device.cli import main
+from ventriloquist.device.errors import VentriloquistError
 
 
 def test_round_trip(tiny_bundle, tiny_bundle_obj):
@@ -80,7 +80,7 @@ def test_model_shape_mismatch_is_refused(tiny_bundle):
 
 
 def load_faps(patterns_csv):
-    from device.fap import FAP_BY_NAME
+    from ventriloquist.device.fap import FAP_BY_NAME
 
     return [FAP_BY_NAME[n].number for n in patterns_csv.read_text().splitlines()[0].split(",")[1:]]
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from device.cli import COMMANDS, main
+from ventriloquist.device.cli import COMMANDS, main
 
 DEVICE_SIDE = [name for name, module, _ in COMMANDS if module.startswith("device.")]
 
@@ -32,10 +32,10 @@ def test_unknown_bench_is_refused(capsys):
 
 
 def test_device_code_never_imports_tensorflow():
-    """Import every module under device/ and the device commands' run paths' imports."""
+    """Import every module under ventriloquist/device/ and the device commands' run paths' imports."""
     script = (
-        "import importlib, pkgutil, sys, device\n"
-        "for m in pkgutil.walk_packages(device.__path__, 'device.'):\n"
+        "import importlib, pkgutil, sys, ventriloquist.device as device\n"
+        "for m in pkgutil.walk_packages(device.__path__, 'ventriloquist.device.'):\n"
         "    importlib.import_module(m.name)\n"
         "bad = sorted(k for k in sys.modules if k.split('.')[0] in ('tensorflow', 'keras'))\n"
         "print('LOADED', bad)\n"

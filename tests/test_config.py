@@ -1,4 +1,4 @@
-"""device.config: the example file loads to the defaults, and every kind of bad file names its key."""
+"""ventriloquist.device.config: the example file loads to the defaults, and every kind of bad file names its key."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from device.config import Config, ModelConfig, config_from_dict, load_config
-from device.errors import VentriloquistError
+from ventriloquist.device.config import Config, ModelConfig, config_from_dict, load_config
+from ventriloquist.device.errors import VentriloquistError
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "deploy" / "config.example.toml"

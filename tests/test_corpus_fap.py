@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from conftest import shared_path
 
-from device.fap import ANIMATION_SUBSET
-from training.corpus.landmarks_to_fap import (
+from ventriloquist.device.fap import ANIMATION_SUBSET
+from ventriloquist.training.corpus.landmarks_to_fap import (
     FEATURE_POINTS,
     estimate_neutral,
     faps_from_landmarks,
@@ -19,8 +19,8 @@ from training.corpus.landmarks_to_fap import (
 @pytest.fixture(scope="module")
 def face(tmp_path_factory) -> np.ndarray:
     """A real face (478, 3) in MPEG-4 axes: the first frame of a GRID clip, tracked by MediaPipe in .venv-track."""
-    from device.errors import VentriloquistError
-    from training.corpus.tracker import run_tracker, track_python
+    from ventriloquist.device.errors import VentriloquistError
+    from ventriloquist.training.corpus.tracker import run_tracker, track_python
 
     video = shared_path("data", "grid_s1", "video", "bbaf2n.mp4")
     try:

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from conftest import REPO, shared_path
 
-from device.errors import VentriloquistError
-from device.fap import ANIMATION_SUBSET
+from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.fap import ANIMATION_SUBSET
 
 GRID_CLIPS = ("bbaf2n", "pbac2p", "lbbe2p")
 """'bin blue at f two now', 'place blue at c two please', 'lay blue by e two please'."""
@@ -19,7 +19,7 @@ FPS = 25.0
 
 
 def _need_tracker() -> None:
-    from training.corpus.tracker import track_python
+    from ventriloquist.training.corpus.tracker import track_python
 
     try:
         track_python()
@@ -37,7 +37,7 @@ def corpus(tmp_path_factory):
     grid = shared_path("data", "grid_s1")
     ema = shared_path("data", "ema")
     _need_tracker()
-    from training.corpus.prepare import PrepareSettings, prepare
+    from ventriloquist.training.corpus.prepare import PrepareSettings, prepare
 
     tmp = tmp_path_factory.mktemp("corpus")
     s1 = tmp / "s1"
@@ -63,15 +63,15 @@ def corpus(tmp_path_factory):
 
 
 def _entries(corpus):
-    from training.corpus.manifest import load_manifest
+    from ventriloquist.training.corpus.manifest import load_manifest
 
     return {e.id: e for e in load_manifest(corpus["root"])}
 
 
 def test_bilabial_words_close_the_mouth(corpus):
     """Lip opening dips at the start of every aligned word that begins with /b p m/ (vs the speech median)."""
-    from training.corpus.landmarks_to_fap import mouth_opening
-    from training.corpus.report import bilabial_words
+    from ventriloquist.training.corpus.landmarks_to_fap import mouth_opening
+    from ventriloquist.training.corpus.report import bilabial_words
 
     entries = _entries(corpus)
     checked = 0
@@ -133,7 +133,7 @@ def test_bad_inputs_are_reported_and_skipped(corpus):
 
 
 def test_rerun_skips_finished_clips(corpus):
-    from training.corpus.prepare import prepare
+    from ventriloquist.training.corpus.prepare import prepare
 
     manifest = corpus["root"] / "manifest.jsonl"
     before = manifest.read_text()
@@ -160,7 +160,7 @@ def test_ema_tracks_are_finite_and_in_mm(corpus):
 
 
 def test_report_and_png(corpus, tmp_path):
-    from training.corpus.report import plot_clip, write_report
+    from ventriloquist.training.corpus.report import plot_clip, write_report
 
     rows = write_report(corpus["root"]).read_text().splitlines()
     header = rows[0].split("\t")
@@ -171,7 +171,7 @@ def test_report_and_png(corpus, tmp_path):
 
 
 def test_cli_reports_a_bad_source_in_one_line(tmp_path, capsys):
-    from training.corpus.command import main
+    from ventriloquist.training.corpus.command import main
 
     assert main(["prepare", str(tmp_path / "nothing-here"), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip()
@@ -179,7 +179,7 @@ def test_cli_reports_a_bad_source_in_one_line(tmp_path, capsys):
 
 
 def test_missing_tracker_venv_says_how_to_build_it(monkeypatch, tmp_path):
-    from training.corpus.tracker import TRACK_VENV_ENV, track_python
+    from ventriloquist.training.corpus.tracker import TRACK_VENV_ENV, track_python
 
     monkeypatch.setenv(TRACK_VENV_ENV, str(tmp_path / "no-venv"))
     with pytest.raises(VentriloquistError, match="make setup"):
@@ -190,24 +190,25 @@ def test_tracker_worker_imports_only_its_own_stack(tmp_path):
     """The worker tracks a real clip in .venv-track without scipy, tqdm, TensorFlow or the device package."""
     video = shared_path("data", "grid_s1", "video", "bbaf2n.mp4")
     _need_tracker()
-    from training.corpus.tracker import track_python
+    from ventriloquist.training.corpus.tracker import track_python
 
     job = json.dumps({"video": str(video), "out": str(tmp_path / "marks.npz")})
     code = (
-        "import io, sys, training.corpus.tracker as t\n"
+        "import io, sys, ventriloquist.training.corpus.tracker as t\n"
         f"t.worker_main(io.StringIO({job!r} + '\\n'), sys.stderr)\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules}))"
+        "print(sorted({'.'.join(m.split('.')[:2]) if m.startswith('ventriloquist.') else m.split('.')[0]\n"
+        "              for m in sys.modules}))"
     )
     done = subprocess.run([str(track_python()), "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     loaded = set(done.stdout.strip().strip("[]").replace("'", "").split(", "))
     assert {"cv2", "mediapipe", "numpy"} <= loaded
-    assert not loaded & {"scipy", "tqdm", "tensorflow", "device"}
+    assert not loaded & {"scipy", "tqdm", "tensorflow", "ventriloquist.device"}
     with np.load(tmp_path / "marks.npz") as z:
         assert z["landmarks"].shape == (75, 478, 3) and z["found"].all() and z["fps"] == FPS
 
 
 def test_split_is_fixed_by_sentence():
-    from training.corpus.videos import split_of
+    from ventriloquist.training.corpus.videos import split_of
 
     grid = shared_path("data", "grid_s1", "align")
     sentences = sorted(p.stem for p in Path(grid).glob("*.align"))
@@ -220,7 +221,7 @@ def test_split_is_fixed_by_sentence():
 def test_engines_map_every_task_and_name_what_is_missing():
     import importlib.util
 
-    from training.corpus.engines import run_tasks
+    from ventriloquist.training.corpus.engines import run_tasks
 
     assert sorted(run_tasks("local", abs, [-3, 1, -2], 2)) == [1, 2, 3]
     with pytest.raises(VentriloquistError, match="unknown engine"):

@@ -9,8 +9,8 @@ from pathlib import Path
 import pygame
 import soundfile
 
-from device.cli import main
-from device.commands.demo import SAMPLE, find_display, find_microphone
+from ventriloquist.device.cli import main
+from ventriloquist.device.commands.demo import SAMPLE, find_display, find_microphone
 
 
 def streams(path: Path) -> dict[str, float]:

@@ -45,7 +45,7 @@ def clean_env(home: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory, tiny_bundle_obj) -> Path:
-    from device.bundle import write_bundle
+    from ventriloquist.device.bundle import write_bundle
 
     tmp = tmp_path_factory.mktemp("kit")
     bundle = write_bundle(tmp / "bundle", tiny_bundle_obj)

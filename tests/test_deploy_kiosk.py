@@ -40,8 +40,8 @@ def speech_wav(folder: Path) -> Path:
 
 
 def test_kiosk_command_starts_notifies_and_stops_on_sigterm(tmp_path, request):
-    from device.cli import build_parser
-    from device.errors import VentriloquistError
+    from ventriloquist.device.cli import build_parser
+    from ventriloquist.device.errors import VentriloquistError
 
     argv = exec_start()
     assert argv[0] == INSTALLED_BIN

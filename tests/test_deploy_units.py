@@ -78,12 +78,12 @@ def test_unit_promises(unit):
 
 @pytest.mark.parametrize("unit", UNITS, ids=lambda u: u.name)
 def test_exec_start_is_accepted_by_the_cli(unit):
-    from device.cli import COMMANDS, build_parser
+    from ventriloquist.device.cli import COMMANDS, build_parser
 
     argv = shlex.split(settings(unit)["ExecStart"][0])
     assert argv[0] == INSTALLED_BIN
     if argv[1] not in {name for name, _, _ in COMMANDS}:
-        pytest.skip(f"`ventriloquist {argv[1]}` is not registered in device/cli.py yet")
+        pytest.skip(f"`ventriloquist {argv[1]}` is not registered in ventriloquist/device/cli.py yet")
     args = build_parser().parse_args(argv[1:])
     assert str(args.config) == "/etc/ventriloquist/config.toml"
 

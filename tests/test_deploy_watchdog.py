@@ -1,4 +1,5 @@
-"""device.watchdog: sd_notify datagrams on a real unix socket, the ping rate limit, and no-ops without systemd."""
+"""ventriloquist.device.watchdog: sd_notify datagrams on a real unix socket, the ping rate limit, and
+no-ops without systemd."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import uuid
 
 import pytest
 
-from device.watchdog import SystemdNotifier
+from ventriloquist.device.watchdog import SystemdNotifier
 
 
 class Clock:

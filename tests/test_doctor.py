@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from device.commands import doctor
+from ventriloquist.device.commands import doctor
 
 REPO = Path(__file__).resolve().parents[1]
 LEVELS = ("ok", "warn", "fail")
@@ -33,13 +33,13 @@ def config_file(tmp_path: Path, bundle: Path, extra: str = "") -> Path:
 
 def test_whole_report_on_this_machine(tmp_path, tiny_bundle):
     env = {k: v for k, v in os.environ.items() if k != "SDL_VIDEODRIVER"}
-    runner = "import sys; from device.cli import main; sys.exit(main(sys.argv[1:]))"
-    from device.cli import COMMANDS
+    runner = "import sys; from ventriloquist.device.cli import main; sys.exit(main(sys.argv[1:]))"
+    from ventriloquist.device.cli import COMMANDS
 
     if "doctor" in {name for name, _, _ in COMMANDS}:
         cmd = [sys.executable, "-c", runner, "doctor"]
     else:  # not registered yet: the same module, called the way cli.py calls it
-        cmd = [sys.executable, "-c", "import argparse, sys; from device.commands import doctor as d; "
+        cmd = [sys.executable, "-c", "import argparse, sys; from ventriloquist.device.commands import doctor as d; "
                "p = argparse.ArgumentParser(); d.add_arguments(p); sys.exit(d.run(p.parse_args(sys.argv[1:])))"]
     result = subprocess.run([*cmd, "--config", str(config_file(tmp_path, tiny_bundle))],
                             capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
@@ -102,7 +102,7 @@ pulse_max_us = 1800
 
 
 def test_serial_check_hears_a_maestro_on_a_pty(tmp_path, tiny_bundle, capsys):
-    simulator = pytest.importorskip("firmware_bridge.simulator")
+    simulator = pytest.importorskip("ventriloquist.firmware_bridge.simulator")
     with simulator.MaestroSimulator(link_path=tmp_path / "ttyMaestro") as sim:
         servos = servo_config(tmp_path, sim.port)
         path = config_file(tmp_path, tiny_bundle, f'[servos]\nconfig = "{servos}"\n')

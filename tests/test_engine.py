@@ -10,14 +10,14 @@ import pytest
 import soundfile
 from conftest import shared_path
 
-from device.bundle import load_bundle
-from device.engine import Engine, Pipeline
-from device.errors import VentriloquistError
-from device.fap_file import read_fap
-from device.sinks import file_sink
-from device.sinks.base import Sink
-from device.sources.file import FileSource
-from device.values import AudioChunk, FapFrames
+from ventriloquist.device.bundle import load_bundle
+from ventriloquist.device.engine import Engine, Pipeline
+from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.fap_file import read_fap
+from ventriloquist.device.sinks import file_sink
+from ventriloquist.device.sinks.base import Sink
+from ventriloquist.device.sources.file import FileSource
+from ventriloquist.device.values import AudioChunk, FapFrames
 
 SPEECH = ("data", "phones", "arctic", "arctic_a0009.wav")
 
@@ -118,8 +118,8 @@ def parse(module, argv):
 
 
 def test_bake_writes_every_format_and_run_on_the_same_file_matches(tiny_bundle, tmp_path):
-    from device.commands import bake as bake_cmd
-    from device.commands import run as run_cmd
+    from ventriloquist.device.commands import bake as bake_cmd
+    from ventriloquist.device.commands import run as run_cmd
 
     wav = str(shared_path(*SPEECH))
     outs = [tmp_path / f"a.{s}" for s in ("fap", "csv", "json", "tsv", "rhubarb.json")]
@@ -143,7 +143,7 @@ def test_bake_writes_every_format_and_run_on_the_same_file_matches(tiny_bundle, 
 
 
 def test_a_bundle_failing_verification_refuses_to_start(tiny_bundle, tmp_path):
-    from device.commands import bake as bake_cmd
+    from ventriloquist.device.commands import bake as bake_cmd
 
     (tiny_bundle / "patterns.csv").write_text("tampered\n")
     args = parse(bake_cmd, [str(shared_path(*SPEECH)), "--bundle", str(tiny_bundle), "--out", str(tmp_path / "x.csv")])

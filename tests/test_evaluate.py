@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from conftest import shared_path
 
-from training.evaluate import evaluate, goals
-from training.report import results_markdown
+from ventriloquist.training.evaluate import evaluate, goals
+from ventriloquist.training.report import results_markdown
 
 
 @pytest.fixture(scope="module")
 def ema_corpus(tmp_path_factory) -> Path:
-    from training.corpus.prepare import PrepareSettings, prepare
+    from ventriloquist.training.corpus.prepare import PrepareSettings, prepare
 
     out = tmp_path_factory.mktemp("ema") / "corpus"
     prepare([f"ema:{shared_path('data', 'ema')}"], PrepareSettings(out=out, jobs=1))
@@ -22,7 +22,7 @@ def ema_corpus(tmp_path_factory) -> Path:
 
 
 def test_ema_group_scores_the_bundle_and_the_loudness_baseline(ema_corpus, tiny_bundle_obj):
-    from training.corpus.manifest import load_manifest
+    from ventriloquist.training.corpus.manifest import load_manifest
 
     entries = load_manifest(ema_corpus)
     assert entries and all(e.ema for e in entries)

@@ -8,10 +8,10 @@ import numpy as np
 import pygame
 import pytest
 
-from device.errors import VentriloquistError
-from device.face import STYLES, CartoonFace, load_style
-from device.face.geometry import neutral_points
-from device.fap import FAPU_DIVISOR, fapu_from_feature_points
+from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.face import STYLES, CartoonFace, load_style
+from ventriloquist.device.face.geometry import neutral_points
+from ventriloquist.device.fap import FAPU_DIVISOR, fapu_from_feature_points
 
 SIZE = (480, 320)
 MARKERS = dict(skin=(255, 255, 255), lip=(255, 0, 0), brow=(0, 200, 0), eye_white=(255, 255, 0), iris=(0, 0, 255),

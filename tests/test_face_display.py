@@ -9,10 +9,10 @@ import numpy as np
 import pygame
 import pytest
 
-from device.errors import VentriloquistError
-from device.face import CartoonFace
-from device.face.bench import bench_render, speech_like_frames
-from device.face.display import FaceSink, KioskDisplay
+from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.face import CartoonFace
+from ventriloquist.device.face.bench import bench_render, speech_like_frames
+from ventriloquist.device.face.display import FaceSink, KioskDisplay
 
 
 @pytest.fixture(autouse=True)

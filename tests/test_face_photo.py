@@ -8,9 +8,9 @@ import numpy as np
 import pygame
 import pytest
 
-from device.errors import VentriloquistError
-from device.face import CartoonFace, load_style
-from device.face.photo_warp import PhotoFace
+from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.face import CartoonFace, load_style
+from ventriloquist.device.face.photo_warp import PhotoFace
 
 SIZE = (480, 320)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from device.errors import VentriloquistError
-from device.face import STYLES, FaceStyle, load_style
+from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.face import STYLES, FaceStyle, load_style
 
 
 @pytest.mark.parametrize("name", STYLES)

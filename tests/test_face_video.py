@@ -9,10 +9,10 @@ import numpy as np
 import pygame
 import pytest
 
-from device.errors import VentriloquistError
-from device.face import load_style
-from device.face.video import VideoSink, dump_png, render_video, save_png
-from device.values import FapFrames
+from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.face import load_style
+from ventriloquist.device.face.video import VideoSink, dump_png, render_video, save_png
+from ventriloquist.device.values import FapFrames
 
 SIZE = (320, 240)
 FPS = 10

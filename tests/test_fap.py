@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from device.errors import VentriloquistError
-from device.fap import ANIMATION_SUBSET, FAPS, fap_number, fapu_from_feature_points, fill_by_rule
+from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.fap import ANIMATION_SUBSET, FAPS, fap_number, fapu_from_feature_points, fill_by_rule
 
 NEUTRAL = {
     "3.1": (10, 50), "3.3": (10, 40), "3.2": (-10, 52), "3.4": (-10, 40),

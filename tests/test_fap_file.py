@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from device.errors import VentriloquistError
-from device.fap import ANIMATION_SUBSET
-from device.fap_file import parse_fap, read_fap, write_fap
-from device.values import FapFrames
+from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.fap import ANIMATION_SUBSET
+from ventriloquist.device.fap_file import parse_fap, read_fap, write_fap
+from ventriloquist.device.values import FapFrames
 
 
 def test_write_read_write_is_identical(tmp_path):

@@ -10,11 +10,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from firmware_bridge import build
-from firmware_bridge.link import ServoLink
-from firmware_bridge.servo_config import parse_servo_config
-from firmware_bridge.servo_map import ServoFrames
-from firmware_bridge.simulator import FirmwareSimulator
+from ventriloquist.firmware_bridge import build
+from ventriloquist.firmware_bridge.link import ServoLink
+from ventriloquist.firmware_bridge.servo_config import parse_servo_config
+from ventriloquist.firmware_bridge.servo_map import ServoFrames
+from ventriloquist.firmware_bridge.simulator import FirmwareSimulator
 
 NEUTRAL_US = (1200.0, 1500.0, 1400.0)
 FIRMWARE_CLOCK_RESOLUTION_S = 0.001

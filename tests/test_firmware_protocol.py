@@ -9,8 +9,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from firmware_bridge import build, protocol
-from firmware_bridge.simulator import FirmwareCore, load_protocol_library
+from ventriloquist.firmware_bridge import build, protocol
+from ventriloquist.firmware_bridge.simulator import FirmwareCore, load_protocol_library
 
 CHECK_INPUT = b"123456789"
 CCITT_FALSE_CHECK = 0x29B1

@@ -9,10 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from device.errors import VentriloquistError
-from device.frontend import PRESETS, ContextWindow, Frontend, FrontendSettings, features_for_wav, to_mono_float32
-from device.frontend.bench import speech_like
-from device.values import AudioChunk, FeatureFrames
+from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.frontend import (
+    PRESETS,
+    ContextWindow,
+    Frontend,
+    FrontendSettings,
+    features_for_wav,
+    to_mono_float32,
+)
+from ventriloquist.device.frontend.bench import speech_like
+from ventriloquist.device.values import AudioChunk, FeatureFrames
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 ALL_KINDS = dataclasses.replace(

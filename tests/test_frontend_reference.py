@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from device.frontend import PRESETS, Frontend, features_for_wav, read_wav, resampler_lag_s
-from device.frontend.bench import speech_like
-from device.frontend.lpc import burg_lpc, levinson, lpc_to_cepstra
-from device.frontend.mfcc import dct_matrix, mel_filterbank
-from device.frontend.pitch import Yin
-from device.frontend.rasta_plp import RastaFilter, RastaPlp, bark_filterbank, plp_cepstra
-from device.frontend.spectrum import hamming, power_spectra
-from device.values import AudioChunk
+from ventriloquist.device.frontend import PRESETS, Frontend, features_for_wav, read_wav, resampler_lag_s
+from ventriloquist.device.frontend.bench import speech_like
+from ventriloquist.device.frontend.lpc import burg_lpc, levinson, lpc_to_cepstra
+from ventriloquist.device.frontend.mfcc import dct_matrix, mel_filterbank
+from ventriloquist.device.frontend.pitch import Yin
+from ventriloquist.device.frontend.rasta_plp import RastaFilter, RastaPlp, bark_filterbank, plp_cepstra
+from ventriloquist.device.frontend.spectrum import hamming, power_spectra
+from ventriloquist.device.values import AudioChunk
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SPEECH_WAVS = [

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from device.fap import ANIMATION_SUBSET
-from device.idle import EYELID_CLOSED_FAPU, IdleMixer, IdleSettings
-from device.values import FapFrames
+from ventriloquist.device.fap import ANIMATION_SUBSET
+from ventriloquist.device.idle import EYELID_CLOSED_FAPU, IdleMixer, IdleSettings
+from ventriloquist.device.values import FapFrames
 
 RATE_HZ = 100.0
 

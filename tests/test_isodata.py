@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from device.fap import ANIMATION_SUBSET
-from training.isodata import IsodataSettings, eq1_error, isodata, sweep
+from ventriloquist.device.fap import ANIMATION_SUBSET
+from ventriloquist.training.isodata import IsodataSettings, eq1_error, isodata, sweep
 
 MOUTH = ANIMATION_SUBSET.index(4), ANIMATION_SUBSET.index(5)
 

@@ -8,11 +8,11 @@ import time
 import numpy as np
 import pytest
 
-from firmware_bridge import maestro
-from firmware_bridge.link import ServoLink
-from firmware_bridge.servo_config import parse_servo_config
-from firmware_bridge.servo_map import ServoFrames
-from firmware_bridge.simulator import MaestroSimulator
+from ventriloquist.firmware_bridge import maestro
+from ventriloquist.firmware_bridge.link import ServoLink
+from ventriloquist.firmware_bridge.servo_config import parse_servo_config
+from ventriloquist.firmware_bridge.servo_map import ServoFrames
+from ventriloquist.firmware_bridge.simulator import MaestroSimulator
 
 
 def test_command_bytes_match_the_pololu_manual():

@@ -70,7 +70,7 @@ def test_live_capture_through_alsa_equals_bake(alsa_home, recording, tiny_bundle
     live_csv, baked_csv = tmp_path / "live.csv", tmp_path / "baked.csv"
     out = run_py(home, f"""
         import argparse, json
-        from device.commands import run
+        from ventriloquist.device.commands import run
         p = argparse.ArgumentParser(); run.add_arguments(p)
         args = p.parse_args(["--source", "mic", "--device", "vent_in", "--bundle", "{tiny_bundle}",
                              "--seconds", "{len(samples) / rate_hz}", "--fap-out", "{live_csv}"])
@@ -78,7 +78,7 @@ def test_live_capture_through_alsa_equals_bake(alsa_home, recording, tiny_bundle
         print(json.dumps({{"ok": True}}))
     """)
     assert out["ok"]
-    from device.commands import bake
+    from ventriloquist.device.commands import bake
 
     p = __import__("argparse").ArgumentParser()
     bake.add_arguments(p)
@@ -95,7 +95,7 @@ def test_unplugged_microphone_idles_then_resumes(alsa_home):
     out = run_py(home, f"""
         import json, logging, threading, time, numpy as np
         logging.basicConfig(level=logging.INFO, format="LOG %(message)s")
-        from device.sources.mic import MicSource
+        from ventriloquist.device.sources.mic import MicSource
         src = MicSource("vent_in", retry_s=(0.1, 0.4), stall_s=0.5)
         plug_in = threading.Timer(0.5, lambda: np.array({tone.tolist()}, "<i2").tofile("{infile}"))
         plug_in.start()
@@ -123,7 +123,7 @@ def test_playback_delays_the_sound_by_the_pipeline_latency(alsa_home, recording)
     wav, samples, rate_hz = recording
     out = run_py(home, f"""
         import json
-        from device.sources.playback import PlaybackSource
+        from ventriloquist.device.sources.playback import PlaybackSource
         src = PlaybackSource("{wav}", latency_s=0.04, device="vent_out")
         n = sum(len(c.samples) for c in src)
         src.close()

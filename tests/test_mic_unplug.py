@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from device.sources import DEFAULT_CHUNK_S
+from ventriloquist.device.sources import DEFAULT_CHUNK_S
 
 RATE_HZ = 16_000
 LIVE_CHUNKS = 30
@@ -47,7 +47,7 @@ CAPTURE = r"""
 import json, logging, os, signal, subprocess, sys, threading, time
 import numpy as np
 logging.basicConfig(level=logging.INFO, format="LOG %(levelname)s %(name)s %(message)s")
-from device.sources.mic import MicSource
+from ventriloquist.device.sources.mic import MicSource
 
 cfg = json.loads(sys.argv[1])
 recording = np.fromfile(cfg["recording"], "<i2")

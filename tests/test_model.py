@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from conftest import REPO, tiny_model_bytes
 
-from device.bundle import Bundle
-from device.errors import VentriloquistError
-from device.model import TfliteModel, decoder, interpreter_class
+from ventriloquist.device.bundle import Bundle
+from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.model import TfliteModel, decoder, interpreter_class
 
 
 def _bundle(patterns, coding):
@@ -48,8 +48,8 @@ def test_tflite_runtime_in_the_numpy1_venv_matches_litert(tmp_path):
 
     tflite-runtime cannot load beside numpy 2, so it runs in the tracker venv (numpy 1.26).
     """
-    from device.errors import VentriloquistError
-    from training.corpus.tracker import track_python
+    from ventriloquist.device.errors import VentriloquistError
+    from ventriloquist.training.corpus.tracker import track_python
 
     try:
         python = track_python()
@@ -60,7 +60,7 @@ def test_tflite_runtime_in_the_numpy1_venv_matches_litert(tmp_path):
     x = np.random.default_rng(3).normal(size=(30, 12)).astype(np.float32)
     np.save(x_path, x)
     script = (
-        "import sys, numpy as np; from device.model import TfliteModel\n"
+        "import sys, numpy as np; from ventriloquist.device.model import TfliteModel\n"
         "m = TfliteModel(open(sys.argv[1], 'rb').read(), backend='tflite-runtime')\n"
         "np.save(sys.argv[3], m.predict(np.load(sys.argv[2])))"
     )
@@ -76,7 +76,7 @@ def test_int8_model_agrees_with_keras_float_model():
     import sys
 
     script = (
-        "import numpy as np, keras; from training.export import to_int8_tflite, compare_with_float\n"
+        "import numpy as np, keras; from ventriloquist.training.export import to_int8_tflite, compare_with_float\n"
         "keras.utils.set_random_seed(0)\n"
         "m = keras.Sequential([keras.Input((20,)), keras.layers.Dense(16, activation='relu'),"
         " keras.layers.Dense(6, activation='softmax')])\n"

@@ -13,9 +13,9 @@ import pygame
 import pytest
 import soundfile
 
-from device.cli import main
-from device.commands.demo import SAMPLE
-from device.face import CartoonFace
+from ventriloquist.device.cli import main
+from ventriloquist.device.commands.demo import SAMPLE
+from ventriloquist.device.face import CartoonFace
 
 SECONDS = 2.0
 
@@ -70,8 +70,8 @@ def test_the_video_shows_the_baked_faps(speech, tiny_bundle, tmp_path):
     """render_file's frames at video times are bake's CSV track interpolated there (one code path)."""
     import argparse
 
-    from device.commands.render import render_file
-    from device.commands.run import build_pipeline
+    from ventriloquist.device.commands.render import render_file
+    from ventriloquist.device.commands.run import build_pipeline
 
     baked = tmp_path / "baked.csv"
     assert main(["bake", str(speech), "--out", str(baked), "--bundle", str(tiny_bundle)]) == 0

@@ -17,13 +17,13 @@ import numpy as np
 import pytest
 import soundfile
 
-from device.cli import main
-from device.commands import run as run_cmd
-from device.config import load_config
-from device.fap_file import read_fap
+from ventriloquist.device.cli import main
+from ventriloquist.device.commands import run as run_cmd
+from ventriloquist.device.config import load_config
+from ventriloquist.device.fap_file import read_fap
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "device" / "samples" / "hello.wav"
+SAMPLE = REPO / "ventriloquist" / "device" / "samples" / "hello.wav"
 MODEL_FPS = 100
 READY_TIMEOUT_S = 60.0
 RUN_BEFORE_SIGNAL_S = 1.5
@@ -157,7 +157,7 @@ def test_a_signal_stops_a_live_run_cleanly(stop_signal, tiny_bundle, tmp_path):
     fap, csv = tmp_path / "live.fap", tmp_path / "live.csv"
     env = {**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "200000",
            "SDL_VIDEODRIVER": "dummy"}
-    argv = [sys.executable, "-m", "device.cli", "run", "--source", str(SAMPLE), "--bundle", str(tiny_bundle),
+    argv = [sys.executable, "-m", "ventriloquist", "run", "--source", str(SAMPLE), "--bundle", str(tiny_bundle),
             "--fap-out", str(fap), "--fap-out", str(csv)]
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:

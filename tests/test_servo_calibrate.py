@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from firmware_bridge.calibrate import QUIT, Calibrator, split_keys
-from firmware_bridge.servo_config import load_servo_config, save_servo_config
-from firmware_bridge.simulator import MaestroSimulator
+from ventriloquist.firmware_bridge.calibrate import QUIT, Calibrator, split_keys
+from ventriloquist.firmware_bridge.servo_config import load_servo_config, save_servo_config
+from ventriloquist.firmware_bridge.simulator import MaestroSimulator
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = """
@@ -78,7 +78,7 @@ def test_calibrate_command_over_a_pty(tmp_path):
     with MaestroSimulator(channels=12, link_path=tmp_path / "ttyACM0") as sim:
         master, slave = os.openpty()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "device.cli", "calibrate", str(path), "--port", sim.port],
+            [sys.executable, "-m", "ventriloquist.device.cli", "calibrate", str(path), "--port", sim.port],
             stdin=slave, stdout=slave, stderr=slave, cwd=REPO,
         )  # fmt: skip
         os.close(slave)

@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from device.errors import VentriloquistError
-from device.values import FapFrames
-from firmware_bridge.servo_config import (
+from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.values import FapFrames
+from ventriloquist.firmware_bridge.servo_config import (
     load_servo_config,
     parse_servo_config,
     save_servo_config,
     servo_config_to_dict,
 )
-from firmware_bridge.servo_map import ServoCsvSink, ServoFrames, ServoMapper, write_servo_csv
+from ventriloquist.firmware_bridge.servo_map import ServoCsvSink, ServoFrames, ServoMapper, write_servo_csv
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "deploy" / "servos.example.toml"
 CHUNKS = (1, 17, 160, 1024)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from device.bundle import SHIPPED_BUNDLE, load_bundle
-from device.commands.demo import SAMPLE
-from device.frontend.pipeline import read_wav
-from training.evaluate import bundle_predictor, opening_of
+from ventriloquist.device.bundle import SHIPPED_BUNDLE, load_bundle
+from ventriloquist.device.commands.demo import SAMPLE
+from ventriloquist.device.frontend.pipeline import read_wav
+from ventriloquist.training.evaluate import bundle_predictor, opening_of
 
 
 def test_a_quieter_microphone_gives_the_same_mouth_motion():

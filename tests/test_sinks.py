@@ -9,15 +9,15 @@ import struct
 import numpy as np
 import pytest
 
-from device.errors import VentriloquistError
-from device.fap import ANIMATION_SUBSET
-from device.fap_resample import FapResampler
-from device.mapping.arkit import ARKIT_NAMES, arkit_weights
-from device.mapping.mouth_shapes import mouth_shapes, shape_cues
-from device.mapping.visemes import VISEME_NAMES, viseme_weights
-from device.sinks import file_sink, stream_sink
-from device.sinks.udp import parse_target
-from device.values import FapFrames
+from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.fap import ANIMATION_SUBSET
+from ventriloquist.device.fap_resample import FapResampler
+from ventriloquist.device.mapping.arkit import ARKIT_NAMES, arkit_weights
+from ventriloquist.device.mapping.mouth_shapes import mouth_shapes, shape_cues
+from ventriloquist.device.mapping.visemes import VISEME_NAMES, viseme_weights
+from ventriloquist.device.sinks import file_sink, stream_sink
+from ventriloquist.device.sinks.udp import parse_target
+from ventriloquist.device.values import FapFrames
 
 
 def mouth(**faps: float) -> FapFrames:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from device.errors import VentriloquistError
-from device.smoothing import Smoother, SmoothingSettings
-from device.values import FapFrames
+from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.smoothing import Smoother, SmoothingSettings
+from ventriloquist.device.values import FapFrames
 
 RATE_HZ = 100.0
 FAPS = (3, 5)

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import soundfile
 
-from device.errors import VentriloquistError
-from device.sources import DEFAULT_CHUNK_S
-from device.sources.file import FileSource
-from device.sources.stdin import StdinSource
+from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.sources import DEFAULT_CHUNK_S
+from ventriloquist.device.sources.file import FileSource
+from ventriloquist.device.sources.stdin import StdinSource
 
 RATE_HZ = 16_000
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from device.fap import ANIMATION_SUBSET
-from training.baselines import JawFlapper, loudness_envelope
-from training.dataset import Augmentation, align_targets, augment, reorder_faps
-from training.evaluate import bilabial_closure, phones_from_words
-from training.net import binary_codes
+from ventriloquist.device.fap import ANIMATION_SUBSET
+from ventriloquist.training.baselines import JawFlapper, loudness_envelope
+from ventriloquist.training.dataset import Augmentation, align_targets, augment, reorder_faps
+from ventriloquist.training.evaluate import bilabial_closure, phones_from_words
+from ventriloquist.training.net import binary_codes
 
 RATE_HZ = 16000
 

@@ -26,7 +26,7 @@ def tiny_corpus(tmp_path_factory) -> Path:
     grid = shared_path("data", "grid_s1")
     if not (REPO / ".venv-track" / "bin" / "python").exists() and "VENTRILOQUIST_TRACK_VENV" not in os.environ:
         pytest.skip("the face tracker venv (.venv-track) is absent; `make setup` builds it")
-    from training.corpus.prepare import PrepareSettings, prepare
+    from ventriloquist.training.corpus.prepare import PrepareSettings, prepare
 
     base = tmp_path_factory.mktemp("grid")
     _copy_clips(grid, base / "train" / "s1", TRAIN_CLIPS)
@@ -41,11 +41,11 @@ def tiny_corpus(tmp_path_factory) -> Path:
 def test_train_export_reload_and_int8_agrees_with_float(tiny_corpus, tmp_path):
     import keras
 
-    from device.bundle import load_bundle
-    from device.model import PatternModel
-    from training.export import export_and_evaluate
-    from training.report import write_run_report
-    from training.train import MODEL_FILE, settings_for, train
+    from ventriloquist.device.bundle import load_bundle
+    from ventriloquist.device.model import PatternModel
+    from ventriloquist.training.export import export_and_evaluate
+    from ventriloquist.training.report import write_run_report
+    from ventriloquist.training.train import MODEL_FILE, settings_for, train
 
     settings = settings_for("default", max_epochs=3, copies=1)
     run = train([tiny_corpus], tmp_path / "run", settings, jobs=1, verbose=0)

@@ -1,0 +1,139 @@
+"""Turn an audio file into a talking-face video: the FAPs are baked exactly as `bake` does, then drawn offscreen.
+
+Examples: `ventriloquist render talk.wav --out talk.mp4 --style puppet`;
+`ventriloquist render talk.wav --out me.mp4 --photo me.png --points me.json` (a frontal photo and its
+neutral MPEG-4 feature points, see ventriloquist/device/face/photo_warp.py); `--png-dir frames/` also writes every
+video frame as a PNG. The MP4 (H.264 + AAC, the audio muxed in) is written to a temporary name and
+renamed into place.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+from ventriloquist.device.commands.run import FACE_STYLE, add_pipeline_arguments
+
+VIDEO_FPS = 30
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """"640x480" -> (640, 480)."""
+    width, sep, height = text.lower().partition("x")
+    if not (sep and width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
+        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT in pixels, e.g. 640x480, not {text!r}")
+    return int(width), int(height)
+
+
+def add_face_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by render and demo: how the face looks in the video."""
+    parser.add_argument("--style", default=FACE_STYLE, help="face style: a shipped name or a style .toml "
+                        "(with --photo it colours the inside of the mouth) (default: %(default)s)")
+    parser.add_argument("--size", type=parse_size, metavar="WxH",
+                        help="video size in pixels, both even (default: 480x320, or the photo's size)")
+    parser.add_argument("--fps", type=int, default=VIDEO_FPS, help="video frames per second (default: %(default)s)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("audio", help="audio file (WAV, FLAC, OGG)")
+    parser.add_argument("--out", required=True, metavar="FILE.mp4", help="the video to write")
+    add_face_arguments(parser)
+    parser.add_argument("--photo", metavar="IMG", help="warp this frontal face photo instead of the cartoon")
+    parser.add_argument("--points", metavar="JSON", help="the photo's neutral feature points (needed with --photo)")
+    parser.add_argument("--png-dir", metavar="DIR", help="also write every video frame as DIR/frame_NNNNNN.png")
+    add_pipeline_arguments(parser)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What a render produced."""
+
+    video: Path
+    frames: object
+    """The video's FAP frames (FapFrames at the video's frame times)."""
+    face: object
+    """The CartoonFace or PhotoFace it was drawn with."""
+
+
+class FrameCollector:
+    """A sink (the engine's Sink interface) keeping every FAP frame at the model's rate, for drawing afterwards."""
+
+    rate_hz = None
+
+    def __init__(self) -> None:
+        self.parts: list = []
+        self.t_end_s: float | None = None
+
+    def open(self, t_origin_s: float) -> None:
+        self.parts = []
+
+    def write(self, frames) -> None:
+        self.parts.append(frames)
+
+    def close(self) -> None:
+        """Nothing to finish: the frames stay in memory."""
+
+    def abort(self) -> None:
+        self.parts = []
+
+    def frames(self):
+        from ventriloquist.device.errors import VentriloquistError
+        from ventriloquist.device.values import FapFrames
+
+        if not self.parts:
+            raise VentriloquistError("the audio gave no FAP frames (is it shorter than one frame?)")
+        return FapFrames.concat(self.parts, self.parts[0].faps)
+
+
+def make_face(args: argparse.Namespace):
+    """CartoonFace of --style at --size, or PhotoFace of --photo/--points."""
+    from ventriloquist.device.errors import VentriloquistError
+    from ventriloquist.device.face import CartoonFace
+
+    photo = getattr(args, "photo", None)
+    if photo is None:
+        return CartoonFace(args.style, args.size) if args.size else CartoonFace(args.style)
+    if not args.points:
+        raise VentriloquistError("--photo needs --points JSON (the photo's neutral feature points)")
+    from ventriloquist.device.face.photo_warp import PhotoFace
+
+    return PhotoFace(photo, args.points, style=args.style, size=args.size)
+
+
+def render_file(pipeline, audio_path: str | Path, out_path: str | Path, face, fps: int = VIDEO_FPS,
+                png_dir: str | Path | None = None, progress: bool = True) -> Rendered:
+    """Bake `audio_path` with `pipeline` (bake's code path) and render the MP4 (and PNG frames) with `face`."""
+    import numpy as np
+
+    from ventriloquist.device.commands.bake import bake_file
+    from ventriloquist.device.face.video import audio_duration_s, dump_png, faps_at, render_video
+    from ventriloquist.device.values import FapFrames
+
+    collector = FrameCollector()
+    bake_file(pipeline, audio_path, [collector])
+    frames = collector.frames()
+    video = render_video(frames, audio_path, out_path, fps=fps, face=face, progress=progress)
+    times_s = np.arange(int(np.ceil(audio_duration_s(audio_path) * fps))) / fps
+    video_frames = FapFrames(times_s, faps_at(frames, times_s).astype(np.float32), frames.faps)
+    if png_dir is not None:
+        dump_png(video_frames, png_dir, face=face)
+    return Rendered(video, video_frames, face)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ventriloquist.device.commands.run import build_pipeline
+    from ventriloquist.device.errors import VentriloquistError
+
+    if not Path(args.audio).is_file():
+        raise VentriloquistError(f"{args.audio}: no such audio file")
+    if not args.out.lower().endswith(".mp4"):
+        raise VentriloquistError(f"--out {args.out}: the video must be an .mp4 file")
+    if not Path(args.out).resolve().parent.is_dir():
+        raise VentriloquistError(f"--out {args.out}: folder {Path(args.out).resolve().parent} does not exist")
+    face = make_face(args)
+    done = render_file(build_pipeline(args), args.audio, args.out, face, args.fps, args.png_dir)
+    width, height = face.size
+    pngs = f" and {len(done.frames)} PNG frames in {args.png_dir}" if args.png_dir else ""
+    print(f"wrote {done.video} ({len(done.frames)} frames, {width}x{height}, {args.fps} fps){pngs}")
+    return 0

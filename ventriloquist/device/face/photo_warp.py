@@ -1,0 +1,166 @@
+"""The paper's "video-realistic" face: a frontal photo warped per frame by the FAPs (piecewise-affine mesh).
+
+The photo comes with its neutral MPEG-4 feature points as JSON, in image pixels (x right,
+y down): either `{"points": {"2.2": [x, y], ...}}` or the bare mapping. It must hold the FAPU
+points (3.1-3.6, 9.15, 2.2, 8.3, 8.4), the lip points 2.2-2.5 and 8.1-8.4 and the chin 2.1;
+mid-lip points left out are put halfway. The points plus a fixed ring and the frame border are
+triangulated once (Delaunay); each frame moves the points as the cartoon's geometry does,
+maps every moved triangle back to the photo by its affine transform (bilinear sampling),
+and fills the open mouth with the cartoon's mouth inside. Head rotation FAPs are not drawn.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pygame
+from scipy.spatial import Delaunay
+
+from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.face.cartoon import draw_mouth_inside
+from ventriloquist.device.face.draw import spline
+from ventriloquist.device.face.geometry import FaceGeometry
+from ventriloquist.device.face.style import FaceStyle, load_style
+
+REQUIRED = ("3.1", "3.2", "3.3", "3.4", "3.5", "3.6", "9.15", "2.1", "2.2", "2.4", "2.5",
+            "8.1", "8.2", "8.3", "8.4")
+HALFWAY = {"2.3": ("2.2", "2.2"), "2.6": ("2.2", "2.4"), "2.7": ("2.2", "2.5"), "2.8": ("2.3", "2.4"),
+           "2.9": ("2.3", "2.5"), "8.5": ("8.1", "8.3"), "8.6": ("8.1", "8.4"), "8.7": ("8.2", "8.3"),
+           "8.8": ("8.2", "8.4")}
+"""Mid-lip points put halfway between two others when the JSON leaves them out (in this order)."""
+LIP_SPLIT_PX = 0.5
+"""Closed inner lips are split by this much up / down so the mesh has a (thin) mouth to open."""
+UPPER_INNER = ("2.2", "2.6", "2.7")
+LOWER_INNER = ("2.3", "2.8", "2.9")
+RING_SCALE = 1.5
+"""A fixed ring of anchor points this many times the feature points' half extent keeps the warp local."""
+RING_POINTS = 20
+MOVED_PX = 0.01
+
+
+def load_points(path: str | Path) -> dict[str, tuple[float, float]]:
+    """Neutral feature points of a photo (image pixels, y down) from JSON; missing mid-lip points filled."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise VentriloquistError(f"cannot read feature points {path}: {e}") from None
+    raw = data.get("points", data) if isinstance(data, dict) else None
+    if not isinstance(raw, dict):
+        raise VentriloquistError(f"feature points {path}: expected {{\"points\": {{\"2.2\": [x, y], ...}}}}")
+    points: dict[str, tuple[float, float]] = {}
+    for name, xy in raw.items():
+        if not (isinstance(xy, list | tuple) and len(xy) >= 2 and all(isinstance(v, int | float) for v in xy[:2])):
+            raise VentriloquistError(f"feature points {path}: point {name!r} must be [x, y] in pixels, got {xy!r}")
+        points[str(name)] = (float(xy[0]), float(xy[1]))
+    missing = [p for p in REQUIRED if p not in points]
+    if missing:
+        raise VentriloquistError(f"feature points {path}: missing point(s) {', '.join(missing)}")
+    for name, (a, b) in HALFWAY.items():
+        points.setdefault(name, tuple((np.add(points[a], points[b]) / 2).tolist()))
+    return points
+
+
+class PhotoFace:
+    """A photo face with the CartoonFace drawing API; `style` gives the mouth-inside colours."""
+
+    def __init__(self, image_path: str | Path, points_json: str | Path, style: FaceStyle | str = "classic",
+                 size: tuple[int, int] | None = None):
+        self.style = load_style(style)
+        try:
+            photo = pygame.image.load(str(image_path))
+        except (pygame.error, FileNotFoundError) as e:
+            raise VentriloquistError(f"cannot read photo {image_path}: {e}") from None
+        points = load_points(points_json)
+        self.size = tuple(size) if size else photo.get_size()
+        k = min(self.size[0] / photo.get_width(), self.size[1] / photo.get_height())
+        offset = (np.array(self.size) - k * np.array(photo.get_size())) / 2
+        self._base = pygame.Surface(self.size)
+        self._base.fill(self.style.background)
+        full = pygame.Surface(photo.get_size())  # 32-bit, whatever the file's format
+        full.blit(photo, (0, 0))
+        scaled = pygame.transform.smoothscale(full, (round(k * photo.get_width()), round(k * photo.get_height())))
+        self._base.blit(scaled, offset.tolist())
+        self._src = pygame.surfarray.array3d(self._base).astype(np.float32)
+        px = {n: np.array(p) * k + offset for n, p in points.items()}
+        self.geometry = FaceGeometry({n: (p[0], -p[1]) for n, p in px.items()})
+        self._names = list(px)
+        split = {n: -LIP_SPLIT_PX for n in UPPER_INNER} | {n: LIP_SPLIT_PX for n in LOWER_INNER}
+        self._split = np.array([(0.0, split.get(n, 0.0)) for n in self._names])
+        feature = np.array([px[n] for n in self._names]) + self._split
+        centre, half = (feature.max(0) + feature.min(0)) / 2, (feature.max(0) - feature.min(0)) / 2
+        angles = np.linspace(0, 2 * np.pi, RING_POINTS, endpoint=False)
+        ring = centre + RING_SCALE * half * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+        w, h = self.size
+        frame = np.array([(0, 0), (w / 2, 0), (w, 0), (w, h / 2), (w, h), (w / 2, h), (0, h), (0, h / 2)], float)
+        self._src_pts = np.concatenate([feature, ring, frame])
+        self._triangles = Delaunay(self._src_pts).simplices
+        self._index = pygame.Surface(self.size, depth=8)
+        self._index.set_palette([(i, i, i) for i in range(256)])
+
+    def render_frame(self, faps: dict[int, float]) -> pygame.Surface:
+        """A new surface of `size` with one frame drawn on it."""
+        surface = pygame.Surface(self.size)
+        self.draw(surface, faps)
+        return surface
+
+    def draw(self, surface: pygame.Surface, faps: dict[int, float]) -> None:
+        """Draw the photo warped by one FAP vector (FAP number -> value in FAPU) onto `surface`."""
+        pose = self.geometry.pose(faps)
+        moved = {n: (p[0], -p[1]) for n, p in pose.points.items()}
+        n = self.geometry.neutral
+        for eye, top, bottom, offset in (("3.5", "3.1", "3.3", pose.gaze[0]), ("3.6", "3.2", "3.4", pose.gaze[1])):
+            share = (n[eye][1] - n[bottom][1]) / (n[top][1] - n[bottom][1])  # the pupil rides with the lids
+            y = pose.points[bottom][1] + share * (pose.points[top][1] - pose.points[bottom][1])
+            moved[eye] = (moved[eye][0] + offset[0], -(y + offset[1]))
+        dst = self._src_pts.copy()
+        dst[: len(self._names)] = np.array([moved[n] for n in self._names]) + self._split
+        surface.blit(self._base, (0, 0))
+        self._warp(surface, dst)
+        p = pose.points
+        gap = p["2.2"][1] - p["2.3"][1]
+        if gap > 2 * LIP_SPLIT_PX:
+            in_up = spline(np.stack([p["2.5"], p["2.7"], p["2.2"], p["2.6"], p["2.4"]]))
+            in_low = spline(np.stack([p["2.5"], p["2.9"], p["2.3"], p["2.8"], p["2.4"]]))
+            draw_mouth_inside(surface, self.style, pose, in_up, in_low, self.geometry.mns0,
+                              lambda pts: pts * (1.0, -1.0))
+
+    def _warp(self, surface: pygame.Surface, dst: np.ndarray) -> None:
+        """Redraw every triangle with a moved corner: each output pixel samples the photo through its
+        triangle's affine map (output -> photo)."""
+        moving = np.any(np.abs(dst - self._src_pts) > MOVED_PX, axis=1)
+        tris = self._triangles[np.any(moving[self._triangles], axis=1)]
+        if len(tris) == 0:
+            return
+        corners = np.concatenate([dst[tris.ravel()], self._src_pts[tris.ravel()]])
+        w, h = self.size
+        x0, y0 = np.clip(np.floor(corners.min(0)).astype(int), 0, (w, h))
+        x1, y1 = np.clip(np.ceil(corners.max(0)).astype(int) + 1, 0, (w, h))
+        if x1 <= x0 or y1 <= y0:
+            return
+        d, s = dst[tris], self._src_pts[tris]  # (t, 3, 2)
+        x = np.concatenate([d, np.ones((len(tris), 3, 1))], axis=2)  # rows (x, y, 1) per corner
+        ok = np.abs(np.linalg.det(x)) > 1e-6
+        maps = np.zeros((len(tris), 3, 2))
+        maps[ok] = np.linalg.solve(x[ok], s[ok])  # [x y 1] @ map = source (x, y)
+        region = pygame.Rect(x0, y0, x1 - x0, y1 - y0)
+        self._index.fill((0, 0, 0), region)
+        for i in np.flatnonzero(ok)[:255]:
+            pygame.draw.polygon(self._index, (i + 1, i + 1, i + 1), d[i].tolist())
+        idx = pygame.surfarray.array2d(self._index.subsurface(region)).astype(np.int64)
+        xs, ys = np.nonzero(idx)
+        if len(xs) == 0:
+            return
+        m = maps[idx[xs, ys] - 1]
+        gx, gy = xs + x0 + 0.5, ys + y0 + 0.5
+        sx = np.clip(gx * m[:, 0, 0] + gy * m[:, 1, 0] + m[:, 2, 0] - 0.5, 0, w - 1.001)
+        sy = np.clip(gx * m[:, 0, 1] + gy * m[:, 1, 1] + m[:, 2, 1] - 0.5, 0, h - 1.001)
+        ix, iy = sx.astype(np.int64), sy.astype(np.int64)
+        fx, fy = (sx - ix)[:, None], (sy - iy)[:, None]
+        img = self._src
+        rgb = ((img[ix, iy] * (1 - fx) + img[ix + 1, iy] * fx) * (1 - fy)
+               + (img[ix, iy + 1] * (1 - fx) + img[ix + 1, iy + 1] * fx) * fy)
+        view = pygame.surfarray.pixels3d(surface)
+        view[xs + x0, ys + y0] = rgb.astype(np.uint8)
+        del view

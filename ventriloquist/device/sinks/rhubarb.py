@@ -1,0 +1,67 @@
+"""Mouth cues in Rhubarb Lip Sync's TSV and JSON layouts, so tools that import Rhubarb output read ours.
+
+TSV: `<start>\t<shape>` per cue, then `<end>\tX`, times with two decimals (Rhubarb's exporter).
+JSON: {"metadata": {"soundFile", "duration"}, "mouthCues": [{"start", "end", "value"}]}.
+Shapes come from ventriloquist.device.mapping.mouth_shapes (rules documented there).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ventriloquist.device import atomic
+from ventriloquist.device.mapping.mouth_shapes import mouth_shapes, shape_cues
+from ventriloquist.device.sinks.base import Sink
+from ventriloquist.device.values import FapFrames
+
+MIN_CUE_S = 0.04
+"""Shorter shape runs join the previous cue (Rhubarb avoids sub-frame flicker the same way)."""
+
+
+class RhubarbSink(Sink):
+    """Collects per-frame shapes; close() writes cues as TSV or JSON (by `layout`)."""
+
+    def __init__(self, path: str | Path, layout: str = "tsv", sound_file: str = "") -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.layout = layout
+        self.sound_file = sound_file
+        self.times_s: list[np.ndarray] = []
+        self.shapes: list[np.ndarray] = []
+        self.done = False
+
+    def write(self, frames: FapFrames) -> None:
+        if len(frames):
+            self.times_s.append(np.asarray(frames.times_s) - self.t_origin_s)
+            self.shapes.append(mouth_shapes(frames))
+
+    def cues(self) -> list[tuple[float, float, str]]:
+        times_s = np.concatenate(self.times_s) if self.times_s else np.zeros(0)
+        shapes = np.concatenate(self.shapes) if self.shapes else np.zeros(0, "<U1")
+        if len(times_s):
+            times_s[0] = 0.0  # the first cue starts with the audio
+        audio_end_s = self.t_end_s - self.t_origin_s if self.t_end_s is not None else 0.0
+        end_s = max(audio_end_s, float(times_s[-1]) if len(times_s) else 0.0)
+        return shape_cues(times_s, shapes, end_s, MIN_CUE_S)
+
+    def close(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        cues = self.cues()
+        end_s = cues[-1][1] if cues else 0.0
+        if self.layout == "json":
+            doc = {
+                "metadata": {"soundFile": self.sound_file, "duration": round(end_s, 2)},
+                "mouthCues": [{"start": round(a, 2), "end": round(b, 2), "value": v} for a, b, v in cues],
+            }
+            atomic.write_text(self.path, json.dumps(doc, indent=2) + "\n")
+        else:
+            lines = [f"{a:.2f}\t{v}" for a, _, v in cues] + [f"{end_s:.2f}\tX"]
+            atomic.write_text(self.path, "\n".join(lines) + "\n")
+
+    def abort(self) -> None:
+        self.done = True

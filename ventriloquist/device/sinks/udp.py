@@ -1,0 +1,98 @@
+"""Live network stream over UDP, so a game engine, VTuber tool or show controller can follow the face.
+
+Two wire formats, one datagram per frame:
+  json  one JSON object + newline (time, t_capture, faps by MPEG-4 name, arkit, visemes)
+  osc   one OSC 1.0 bundle: /ventriloquist/time f, /ventriloquist/fap/<name> f per FAP,
+        /ventriloquist/viseme/<name> f per viseme, and the ARKit weights as VMC-protocol blendshapes
+        (/VMC/Ext/Blend/Val s f per name, then /VMC/Ext/Blend/Apply), which VSeeFace-style tools read.
+A send that fails (no route, buffer full) is counted and dropped; it never stops the face.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+
+from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.sinks.base import Sink, check_rate
+from ventriloquist.device.sinks.records import frame_records
+from ventriloquist.device.values import FapFrames
+
+DEFAULT_RATE_HZ = 60.0
+PROTOCOLS = ("json", "osc")
+OSC_IMMEDIATE = 1
+"""OSC time tag meaning 'now'."""
+
+
+def _osc_pad(data: bytes) -> bytes:
+    return data + b"\0" * (4 - len(data) % 4)
+
+
+def osc_message(address: str, *args: float | str) -> bytes:
+    """One OSC 1.0 message with float32 ('f') and string ('s') arguments."""
+    tags = "," + "".join("s" if isinstance(a, str) else "f" for a in args)
+    body = b"".join(_osc_pad(a.encode()) if isinstance(a, str) else struct.pack(">f", a) for a in args)
+    return _osc_pad(address.encode()) + _osc_pad(tags.encode()) + body
+
+
+def osc_bundle(messages: list[bytes]) -> bytes:
+    """An OSC bundle to be applied at once."""
+    return b"#bundle\0" + struct.pack(">Q", OSC_IMMEDIATE) + b"".join(struct.pack(">i", len(m)) + m for m in messages)
+
+
+def parse_target(target: str) -> tuple[str, str, int]:
+    """"HOST:PORT" | "udp://HOST:PORT" | "osc://HOST:PORT" -> (protocol, host, port)."""
+    protocol, _, rest = target.rpartition("://")
+    protocol = {"": "json", "udp": "json"}.get(protocol, protocol)
+    host, _, port = rest.rpartition(":")
+    if protocol not in PROTOCOLS or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise VentriloquistError(f"stream target {target!r}: expected HOST:PORT, udp://HOST:PORT or osc://HOST:PORT")
+    return protocol, host.strip("[]"), int(port)
+
+
+class UdpSink(Sink):
+    """Sends every frame as one datagram (JSON line or OSC bundle) to host:port."""
+
+    realtime = True
+
+    def __init__(self, host: str, port: int, protocol: str = "json", rate_hz: float | None = DEFAULT_RATE_HZ) -> None:
+        super().__init__()
+        if protocol not in PROTOCOLS:
+            raise VentriloquistError(f"stream protocol {protocol!r}: choose one of {', '.join(PROTOCOLS)}")
+        self.rate_hz = check_rate(rate_hz, f"stream to {host}:{port}")
+        self.protocol = protocol
+        try:
+            family, _, _, _, self.address = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+        except socket.gaierror as e:
+            raise VentriloquistError(f"stream target {host}:{port}: cannot resolve ({e.strerror})") from None
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        self.sock.setblocking(False)
+        self.sent = 0
+        self.failed = 0
+
+    @classmethod
+    def from_target(cls, target: str, rate_hz: float | None = DEFAULT_RATE_HZ) -> UdpSink:
+        protocol, host, port = parse_target(target)
+        return cls(host, port, protocol, rate_hz)
+
+    def encode(self, record: dict) -> bytes:
+        if self.protocol == "json":
+            return (json.dumps(record, separators=(",", ":")) + "\n").encode()
+        messages = [osc_message("/ventriloquist/time", float(record["time"]))]
+        messages += [osc_message(f"/ventriloquist/fap/{k}", float(v)) for k, v in record["faps"].items()]
+        messages += [osc_message(f"/ventriloquist/viseme/{k}", float(v)) for k, v in record["visemes"].items()]
+        messages += [osc_message("/VMC/Ext/Blend/Val", k, float(v)) for k, v in record["arkit"].items()]
+        messages.append(osc_message("/VMC/Ext/Blend/Apply"))
+        return osc_bundle(messages)
+
+    def write(self, frames: FapFrames) -> None:
+        for record in frame_records(frames, self.t_origin_s):
+            try:
+                self.sock.sendto(self.encode(record), self.address)
+                self.sent += 1
+            except OSError:
+                self.failed += 1
+
+    def close(self) -> None:
+        self.sock.close()

@@ -1,0 +1,68 @@
+"""Audio files (WAV, FLAC, OGG, anything libsndfile reads) as a source, paced at real time or as fast as possible."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.frontend import to_mono_float32
+from ventriloquist.device.frontend.audio import check_rate
+from ventriloquist.device.sources import DEFAULT_CHUNK_S
+from ventriloquist.device.values import AudioChunk
+
+READ_BLOCK_S = 1.0
+"""Audio decoded per file read; chunks are slices of it (one libsndfile call per second, not per chunk)."""
+
+
+def _soundfile():
+    try:
+        import soundfile
+    except ImportError:
+        raise VentriloquistError("reading audio files needs the soundfile package: pip install soundfile") from None
+    return soundfile
+
+
+class FileSource:
+    """Chunks of an audio file; realtime=True waits until each chunk would have been captured live."""
+
+    def __init__(self, path: str | Path, *, realtime: bool = False, chunk_s: float = DEFAULT_CHUNK_S) -> None:
+        sf = _soundfile()
+        self.path = Path(path)
+        try:
+            info = sf.info(str(self.path))
+        except (RuntimeError, OSError) as e:  # soundfile raises LibsndfileError (a RuntimeError)
+            reason = str(e).strip() or type(e).__name__
+            raise VentriloquistError(f"{self.path}: cannot read as audio ({reason})") from None
+        try:
+            check_rate(int(info.samplerate))
+        except VentriloquistError as e:
+            raise VentriloquistError(f"{self.path}: {e}") from None
+        self.rate_hz = int(info.samplerate)
+        self.frames_total = int(info.frames)
+        self.duration_s = self.frames_total / self.rate_hz
+        self.chunk_samples = max(1, round(chunk_s * self.rate_hz))
+        self.live = realtime
+        self.overflows = 0
+
+    def __iter__(self) -> Iterator[AudioChunk]:
+        sf = _soundfile()
+        t_start_s = time.monotonic() if self.live else 0.0
+        rate_hz, chunk = self.rate_hz, self.chunk_samples
+        read_samples = chunk * max(1, round(READ_BLOCK_S * rate_hz / chunk))
+        n = 0
+        with sf.SoundFile(str(self.path)) as f:
+            for block in f.blocks(blocksize=read_samples, dtype="float32", always_2d=True):
+                block = to_mono_float32(block)
+                for i in range(0, len(block), chunk):
+                    samples = block[i : i + chunk]
+                    if self.live:
+                        wait_s = t_start_s + (n + len(samples)) / rate_hz - time.monotonic()
+                        if wait_s > 0:
+                            time.sleep(wait_s)
+                    yield AudioChunk(samples, rate_hz, t_start_s + n / rate_hz)
+                    n += len(samples)
+
+    def close(self) -> None:
+        """Nothing held between iterations."""

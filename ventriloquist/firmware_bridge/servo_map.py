@@ -1,0 +1,216 @@
+"""FAPs → servo pulse widths: mixing, calibration, deadband, speed/acceleration limits, lead.
+
+`ServoMapper` is a streaming stage (process/flush/reset) from FapFrames at any rate to
+ServoFrames on the config's fixed update grid (t = k / update_rate_hz). Everything runs on
+frame times, never a clock, so batch and streaming give the same pulses.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ventriloquist.device.atomic import AtomicTextFile
+from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.values import FapFrames
+from ventriloquist.firmware_bridge.servo_config import ServoConfig
+
+REST_TOLERANCE_US = 0.5
+"""A servo within max(deadband, this) of neutral counts as resting (for relax-after-silence)."""
+GRID_EPSILON = 1e-9
+CSV_TIME_FORMAT = "%.4f"
+CSV_PULSE_FORMAT = "%.2f"
+
+
+@dataclass(frozen=True)
+class ServoFrames:
+    """Servo commands on a fixed time grid: one row per frame, one column per channel."""
+
+    times_s: np.ndarray
+    """(n,) float64: when to send the row (lead time already applied per channel)."""
+    pulses_us: np.ndarray
+    """(n, channels) float32 pulse widths in µs; 0 = pulse off (servo relaxed)."""
+    channels: tuple[str, ...]
+    """Channel names, one per column."""
+
+    def __len__(self) -> int:
+        return len(self.times_s)
+
+    @classmethod
+    def empty(cls, channels: tuple[str, ...]) -> ServoFrames:
+        return cls(np.zeros(0, np.float64), np.zeros((0, len(channels)), np.float32), channels)
+
+    @classmethod
+    def concat(cls, parts: list[ServoFrames], channels: tuple[str, ...]) -> ServoFrames:
+        if not parts:
+            return cls.empty(channels)
+        return cls(np.concatenate([p.times_s for p in parts]), np.concatenate([p.pulses_us for p in parts]), channels)
+
+
+def fap_to_pulse_us(config: ServoConfig, mixed: np.ndarray) -> np.ndarray:
+    """Calibrated pulse widths (µs) for mixed FAP values (..., channels); clamped to min..max."""
+    lo = np.array([c.fap_range[0] for c in config.channels], np.float64)
+    hi = np.array([c.fap_range[1] for c in config.channels], np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = np.where(mixed >= 0, np.where(hi > 0, mixed / hi, 0.0), np.where(lo < 0, -mixed / lo, 0.0))
+    u = np.clip(u, -1.0, 1.0) * np.where(config.column("reverse") > 0, -1.0, 1.0)
+    neutral = config.column("pulse_neutral_us")
+    span = np.where(u >= 0, config.column("pulse_max_us") - neutral, neutral - config.column("pulse_min_us"))
+    return neutral + u * span
+
+
+class ServoMapper:
+    """Streaming stage: FapFrames (any rate) → ServoFrames at the config's update rate."""
+
+    def __init__(self, config: ServoConfig) -> None:
+        self.config = config
+        self.channels = config.names
+        self.rate_hz = config.link.update_rate_hz
+        self.dt_s = 1.0 / self.rate_hz
+        self.lead_s = config.column("lead_s")
+        self.neutral_us = config.column("pulse_neutral_us")
+        self.deadband_us = config.column("deadband_us")
+        self.max_speed = config.column("max_speed_us_per_s")
+        self.max_accel = config.column("max_accel_us_per_s2")
+        self.relax_after_s = config.link.relax_after_silence_s
+        self.mix_cache: dict[tuple[int, ...], np.ndarray] = {}
+        self.reset()
+
+    def reset(self) -> None:
+        n = len(self.channels)
+        self.in_times_s = np.zeros(0, np.float64)
+        """Input frames still needed for interpolation."""
+        self.in_pulses_us = np.zeros((0, n), np.float64)
+        """Their calibrated (unlimited) pulse widths."""
+        self.next_k: int | None = None
+        """Grid index of the next output frame (t = k / rate_hz)."""
+        self.target_us = self.neutral_us.copy()
+        """Last target accepted through the deadband."""
+        self.pos_us = self.neutral_us.copy()
+        self.vel_us_per_s = np.zeros(n, np.float64)
+        self.rest_s = np.zeros(n, np.float64)
+        """How long each servo has rested at neutral."""
+
+    def _mix_matrix(self, faps: tuple[int, ...]) -> np.ndarray:
+        if faps not in self.mix_cache:
+            m = np.zeros((len(faps), len(self.channels)), np.float64)
+            for c, channel in enumerate(self.config.channels):
+                for fap, weight in channel.mix:
+                    if fap in faps:
+                        m[faps.index(fap), c] += weight
+            self.mix_cache[faps] = m
+        return self.mix_cache[faps]
+
+    def process(self, frames: FapFrames) -> ServoFrames:
+        """Take the next FAP frames; return the servo frames that are now fully known."""
+        if len(frames):
+            times = np.asarray(frames.times_s, np.float64)
+            last = self.in_times_s[-1] if len(self.in_times_s) else -math.inf
+            if np.any(np.diff(times) <= 0) or times[0] <= last:
+                raise VentriloquistError("servo mapper: FAP frame times must increase strictly")
+            mixed = frames.values.astype(np.float64) @ self._mix_matrix(frames.faps)
+            self.in_times_s = np.concatenate([self.in_times_s, times])
+            self.in_pulses_us = np.concatenate([self.in_pulses_us, fap_to_pulse_us(self.config, mixed)])
+            if self.next_k is None:
+                self.next_k = math.ceil(times[0] * self.rate_hz - GRID_EPSILON)
+        return self._emit(final=False)
+
+    def flush(self) -> ServoFrames:
+        """Emit the rest, up to the last input time; then ready for a new stream."""
+        out = self._emit(final=True)
+        self.reset()
+        return out
+
+    def _emit(self, final: bool) -> ServoFrames:
+        if self.next_k is None:
+            return ServoFrames.empty(self.channels)
+        horizon_s = self.in_times_s[-1] - (0.0 if final else float(self.lead_s.max()))
+        k_end = math.floor(horizon_s * self.rate_hz + GRID_EPSILON) + 1
+        ks = np.arange(self.next_k, max(k_end, self.next_k))
+        times = ks / self.rate_hz
+        pulses = np.zeros((len(ks), len(self.channels)), np.float32)
+        for i, t in enumerate(times):
+            wanted = np.array([
+                np.interp(t + lead, self.in_times_s, self.in_pulses_us[:, c]) for c, lead in enumerate(self.lead_s)
+            ])  # fmt: skip
+            pulses[i] = self._step(wanted)
+        if len(ks):
+            self.next_k = int(ks[-1]) + 1
+            keep = max(0, int(np.searchsorted(self.in_times_s, self.next_k / self.rate_hz, "right")) - 1)
+            self.in_times_s, self.in_pulses_us = self.in_times_s[keep:], self.in_pulses_us[keep:]
+        return ServoFrames(times, pulses, self.channels)
+
+    def _step(self, wanted_us: np.ndarray) -> np.ndarray:
+        """One grid frame: deadband, then speed/acceleration limits, then relax; returns pulses."""
+        dt = self.dt_s
+        moved = np.abs(wanted_us - self.target_us) >= np.maximum(self.deadband_us, 1e-12)
+        self.target_us = np.where(moved, wanted_us, self.target_us)
+        err = self.target_us - self.pos_us
+        speed_cap = np.where(self.max_speed > 0, self.max_speed, np.inf)
+        vel = np.clip(err / dt, -speed_cap, speed_cap)
+        if np.any(self.max_accel > 0):
+            a_dt = np.where(self.max_accel > 0, self.max_accel * dt, np.inf)
+            with np.errstate(invalid="ignore"):
+                # fastest speed from which steps of a*dt less each still stop within |err|
+                n_steps = (np.sqrt(1.0 + 8.0 * np.abs(err) / (a_dt * dt)) - 1.0) / 2.0
+                stop_cap = np.where(self.max_accel > 0, n_steps * a_dt, np.inf)
+            vel = np.clip(np.clip(vel, -stop_cap, stop_cap), self.vel_us_per_s - a_dt, self.vel_us_per_s + a_dt)
+        step = vel * dt
+        arrive = (step * err >= 0) & (np.abs(step) >= np.abs(err))
+        self.pos_us = np.where(arrive, self.target_us, self.pos_us + step)
+        self.vel_us_per_s = np.where(arrive, err / dt, vel)
+        out = self.pos_us.copy()
+        if self.relax_after_s > 0:
+            tol = np.maximum(self.deadband_us, REST_TOLERANCE_US)
+            resting = (np.abs(self.target_us - self.neutral_us) <= tol) & (np.abs(self.pos_us - self.neutral_us) <= tol)
+            self.rest_s = np.where(resting, self.rest_s + dt, 0.0)
+            out[self.rest_s >= self.relax_after_s - GRID_EPSILON] = 0.0
+        return out
+
+
+def _csv_block(frames: ServoFrames) -> str:
+    if not len(frames):
+        return ""
+    table = np.column_stack([frames.times_s, frames.pulses_us.astype(np.float64)])
+    fmt = ",".join([CSV_TIME_FORMAT] + [CSV_PULSE_FORMAT] * len(frames.channels))
+    return "\n".join(fmt % tuple(row) for row in table) + "\n"
+
+
+class ServoCsvSink:
+    """A servo track for a show controller: `time` then one column of pulse widths (µs) per
+    channel. Written to a temporary file and renamed into place on close."""
+
+    def __init__(self, path: str | Path, channels: tuple[str, ...]) -> None:
+        self.channels = channels
+        self.out = AtomicTextFile(path)
+        self.out.write(",".join(("time", *channels)) + "\n")
+
+    def write(self, frames: ServoFrames) -> None:
+        if frames.channels != self.channels:
+            raise VentriloquistError(f"servo CSV: frames carry channels {frames.channels}, expected {self.channels}")
+        self.out.write(_csv_block(frames))
+
+    def close(self) -> None:
+        self.out.commit()
+
+    def abort(self) -> None:
+        """Drop the half-written track; the old file, if any, stays."""
+        self.out.discard()
+
+    def __enter__(self) -> ServoCsvSink:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def write_servo_csv(path: str | Path, frames: ServoFrames) -> None:
+    """Write a whole servo track at once (atomic)."""
+    with ServoCsvSink(path, frames.channels) as sink:
+        sink.write(frames)
