@@ -16,6 +16,8 @@ from ventriloquist.device.fap import ANIMATION_SUBSET
 GRID_CLIPS = ("bbaf2n", "pbac2p", "lbbe2p")
 """'bin blue at f two now', 'place blue at c two please', 'lay blue by e two please'."""
 FPS = 25.0
+LATE_AUDIO_MS = 150
+"""One clip's soundtrack is delayed this much, as a re-encode or a phone can leave it."""
 
 
 def _need_tracker() -> None:
@@ -56,8 +58,14 @@ def corpus(tmp_path_factory):
     _ffmpeg("-i", str(grid / "video" / "bbaf2n.mp4"), "-f", "lavfi", "-i", "color=c=black:s=360x288:r=25:d=1",
             "-filter_complex", "[0:v]trim=0:2,setpts=PTS-STARTPTS[a];[1:v]setpts=PTS-STARTPTS[b];"
             "[a][b]concat=n=2:v=1[v]", "-map", "[v]", "-map", "0:a", str(vanish / "half.mp4"))  # fmt: skip
+    shifted = tmp / "shifted"
+    shifted.mkdir()
+    _ffmpeg("-i", str(grid / "video" / "pbac2p.mp4"), "-af", f"adelay={LATE_AUDIO_MS}:all=1", "-c:v", "copy",
+            str(shifted / "late_audio.mp4"))  # fmt: skip
+    _ffmpeg("-i", str(grid / "video" / "lbbe2p.mp4"), "-vf", "select='not(eq(mod(n\\,4)\\,1))'", "-fps_mode", "vfr",
+            "-c:a", "copy", str(shifted / "dropped_frames.mp4"))  # fmt: skip
     settings = PrepareSettings(out=tmp / "out", jobs=2)
-    sources = [f"grid:{s1}", str(bad), str(vanish / "half.mp4"), f"ema:{ema}"]
+    sources = [f"grid:{s1}", str(bad), str(vanish / "half.mp4"), f"ema:{ema}", str(shifted)]
     first = prepare(sources, settings)
     return {"root": tmp / "out", "first": first, "sources": sources, "settings": settings}
 
@@ -230,3 +238,27 @@ def test_engines_map_every_task_and_name_what_is_missing():
         if importlib.util.find_spec(module) is None:
             with pytest.raises(VentriloquistError, match=f"pip install '{module}"):
                 list(run_tasks(engine, abs, [1], 1))
+
+
+def test_a_late_soundtrack_is_found_and_corrected(corpus):
+    entries = _entries(corpus)
+    late = entries["video/shifted/late_audio"]
+    assert late.extra["av_sync_credible"]
+    assert late.extra["av_offset_s"] == pytest.approx(LATE_AUDIO_MS / 1000, abs=0.03)
+    _, _, times_s, _ = late.load_faps()
+    assert times_s[0] == pytest.approx(late.extra["av_offset_s"])  # the mouth track moved onto the audio clock
+    in_sync = [entries[f"grid/s1/{clip}"].extra for clip in GRID_CLIPS]
+    assert all(row["av_offset_s"] == 0.0 for row in in_sync)
+
+
+def test_frame_times_are_the_videos_own_timestamps(corpus):
+    """A variable-rate video (every 4th frame dropped, container rate 18.7 fps) keeps each frame's time."""
+    entry = _entries(corpus)["video/shifted/dropped_frames"]
+    _, _, times_s, _ = entry.load_faps()
+    times_s = times_s - entry.extra["av_offset_s"]
+    pts = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "frame=pts_time",
+                          "-of", "csv=p=0", entry.extra["video"]], capture_output=True, text=True, check=True)
+    expected = [float(line.split(",")[0]) for line in pts.stdout.split()]
+    assert entry.fps == pytest.approx(56 / 3, abs=0.1)
+    np.testing.assert_allclose(times_s, expected, atol=1e-3)
+    assert set(np.round(np.diff(times_s), 2)) == {0.04, 0.08}

@@ -109,7 +109,8 @@ def test_frontend_rejects_bad_chunks():
         features_for_wav(Path(__file__), None, PRESETS["default"])
 
 
-@pytest.mark.parametrize("settings", [PRESETS["paper"], PRESETS["default"], ALL_KINDS], ids=lambda s: s.name)
+@pytest.mark.parametrize("settings", [PRESETS["paper"], PRESETS["default"], PRESETS["voice"], ALL_KINDS],
+                         ids=lambda s: s.name)
 @pytest.mark.parametrize("rate_hz", [16_000, 44_100])
 def test_random_chunking_equals_batch(settings, rate_hz):
     audio = speech_like(1.0, rate_hz, seed=rate_hz)

@@ -93,3 +93,41 @@ def test_word_alignments_become_even_phone_spans():
         pytest.skip("espeak-ng is not installed")
     assert [p for _, _, p in phones] == ["b", "ɪ", "n"]
     assert phones[0][:2] == (0.0, pytest.approx(0.1))
+
+
+def _entries(counts: dict[str, int]) -> list:
+    from types import SimpleNamespace
+
+    return [SimpleNamespace(id=f"{who}/{i}", speaker=who) for who, n in counts.items() for i in range(n)]
+
+
+def test_validation_holds_whole_small_speakers_and_other_sentences_of_large_ones():
+    from ventriloquist.training.train import split_clips
+
+    entries = _entries({"s1": 100, **{f"p{i}": 2 for i in range(10)}})
+    fit, val = split_clips(entries, 0.2, seed=0)
+    assert len(fit) + len(val) == len(entries)
+    small_fit = {e.speaker for e in fit if e.speaker != "s1"}
+    small_val = {e.speaker for e in val if e.speaker != "s1"}
+    assert len(small_val) == 2 and not small_fit & small_val  # a person is in one part only
+    assert sum(e.speaker == "s1" for e in val) == 20  # the large speaker's sentences are split
+    assert split_clips(entries, 0.2, seed=0) == (fit, val)
+
+
+def test_a_corpus_too_small_to_hold_out_a_person_still_validates_on_a_clip():
+    from ventriloquist.training.train import split_clips
+
+    fit, val = split_clips(_entries({"only": 3}), 0.1, seed=0)
+    assert len(val) == 1 and len(fit) == 2
+
+
+@pytest.mark.parametrize("balance", [1.0, 0.5, 0.0])
+def test_speaker_weights_share_the_loss_by_a_power_of_each_speakers_frames(balance):
+    from ventriloquist.training.train import speaker_weights
+
+    speakers = np.array(["s1"] * 900 + ["a"] * 90 + ["b"] * 10)
+    w = speaker_weights(speakers, balance)
+    assert w.mean() == pytest.approx(1.0)
+    totals = {s: w[speakers == s].sum() for s in ("s1", "a", "b")}
+    assert totals["s1"] / totals["b"] == pytest.approx(90.0**balance)
+    assert totals["a"] / totals["b"] == pytest.approx(9.0**balance)

@@ -79,7 +79,7 @@ def fit(scorer, patterns_z: np.ndarray, s: NetSettings, train: tuple, val: tuple
         batch_size: int, seed: int, verbose: int = 1) -> dict:
     """Train with Adam, early stopping on the validation clips (best weights restored); returns the history.
 
-    train/val: (inputs, labels, targets_z) with targets in the clustering space's units.
+    train/val: (inputs, labels, targets_z, frame weights) with targets in the clustering space's units.
     """
     import keras
 
@@ -88,15 +88,19 @@ def fit(scorer, patterns_z: np.ndarray, s: NetSettings, train: tuple, val: tuple
     model.compile(optimizer=keras.optimizers.Adam(s.learning_rate), loss=losses, loss_weights=weights)
 
     def y(part):
-        x, labels, targets_z = part
+        x, labels, targets_z, _ = part
         if s.coding == "binary":
             return binary_codes(labels, len(patterns_z))
         return {"probs": labels, "faps": targets_z}
 
+    def weights(part):
+        w = part[3]
+        return w if s.coding == "binary" else {"probs": w, "faps": w}
+
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
     history = model.fit(
-        train[0], y(train), validation_data=(val[0], y(val)), epochs=epochs, batch_size=batch_size,
-        shuffle=True, callbacks=[stop], verbose=verbose,
+        train[0], y(train), sample_weight=weights(train), validation_data=(val[0], y(val), weights(val)),
+        epochs=epochs, batch_size=batch_size, shuffle=True, callbacks=[stop], verbose=verbose,
     )
     h = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     h["best_epoch"] = int(np.argmin(h["val_loss"])) + 1

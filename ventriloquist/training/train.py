@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -48,7 +49,10 @@ class TrainSettings:
     """P = 0.9 and C = 1.0 (inside the paper's ranges) give 24-50 classes on GRID s1 over Table 1's minimums."""
     augmentation: Augmentation = NO_AUGMENTATION
     val_fraction: float = 0.1
-    """Share of training CLIPS kept for early stopping (frames of one clip never straddle the split)."""
+    """Share kept for early stopping: of a large speaker's clips, and of the small speakers as whole people."""
+    speaker_balance: float = 1.0
+    """Each speaker's share of the training loss grows as (its frames) ** this: 1 weighs every frame
+    alike (one speaker with an hour drowns ten with a minute each), 0 weighs every speaker alike."""
     max_epochs: int = 60
     patience: int = 6
     batch_size: int = 256
@@ -78,6 +82,14 @@ PRESETS: dict[str, TrainSettings] = {
                         input_noise=0.2, dropout=0.2, l2=1e-4, label_weight=0.1),
         augmentation=GAIN_ONLY,
     ),
+    # Many voices: "default" with the running-normalised front end, trained on GRID s1 plus a few
+    # minutes of other people, each speaker's share of the loss growing with the square root of its frames.
+    "voices": TrainSettings(
+        name="voices", frontend="voice",
+        net=NetSettings(coding="softmax", hidden=(96, 48), activation="relu", learning_rate=0.001,
+                        input_noise=0.2, dropout=0.2, l2=1e-4, label_weight=0.1),
+        augmentation=GAIN_ONLY, speaker_balance=0.5,
+    ),
 }
 
 
@@ -96,12 +108,48 @@ def training_entries(corpus_dirs: list[Path]) -> tuple[list, list]:
     return train, heldout
 
 
+LARGE_SPEAKER_CLIPS = 20
+"""A speaker with this many clips is split by clip; smaller speakers go to fit or validation whole."""
+
+
 def split_clips(entries: list, fraction: float, seed: int) -> tuple[list, list]:
-    """(fit, val) by clip, seeded; at least one clip in each."""
-    order = np.random.default_rng(seed).permutation(len(entries))
-    n_val = min(max(1, round(fraction * len(entries))), len(entries) - 1)
-    val = set(order[:n_val].tolist())
-    return [e for i, e in enumerate(entries) if i not in val], [e for i, e in enumerate(entries) if i in val]
+    """(fit, val), seeded; at least one clip in each.
+
+    Validation must hold speech the net has not heard: other sentences of each large speaker, and
+    whole people among the small speakers, so early stopping rewards what carries to new voices.
+    """
+    clips_of = Counter(e.speaker for e in entries)
+
+    def unit(e) -> str:
+        return e.id if clips_of[e.speaker] >= LARGE_SPEAKER_CLIPS else e.speaker
+
+    rng = np.random.default_rng(seed)
+    by_clip = sorted({unit(e) for e in entries if clips_of[e.speaker] >= LARGE_SPEAKER_CLIPS})
+    by_person = sorted({unit(e) for e in entries if clips_of[e.speaker] < LARGE_SPEAKER_CLIPS})
+    val = set(_pick(by_clip, fraction, rng)) | set(_pick(by_person, fraction, rng))
+    in_val = [unit(e) in val for e in entries]
+    if not any(in_val) or all(in_val):  # too few units to hold any out: fall back to clips
+        order = rng.permutation(len(entries))
+        n_val = min(max(1, round(fraction * len(entries))), len(entries) - 1)
+        in_val = [False] * len(entries)
+        for i in order[:n_val]:
+            in_val[i] = True
+    pairs = list(zip(entries, in_val, strict=True))
+    return [e for e, v in pairs if not v], [e for e, v in pairs if v]
+
+
+def _pick(groups: list[str], fraction: float, rng: np.random.Generator) -> list[str]:
+    """round(fraction * n) of `groups`, seeded (none of an empty list)."""
+    order = rng.permutation(len(groups))
+    return [groups[i] for i in order[: round(fraction * len(groups))]]
+
+
+def speaker_weights(speakers: np.ndarray, balance: float) -> np.ndarray:
+    """Per-frame loss weights, mean 1: speaker s's frames share a total proportional to n_s ** balance."""
+    names, index, counts = np.unique(speakers, return_inverse=True, return_counts=True)
+    per_frame = counts.astype(np.float64) ** (balance - 1.0)
+    w = per_frame[index]
+    return (w / w.mean()).astype(np.float32)
 
 
 def _sample(rows: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -142,8 +190,12 @@ def train(corpus_dirs: list[Path], out_dir: Path, s: TrainSettings, *, jobs: int
     k = len(iso.centres)
     patterns_z = ((iso.centres - iso.offset) * iso.scale).astype(np.float32)
 
+    speaker_of = {e.id: e.speaker for e in train_entries}
+
     def part(ex):
-        return ex.inputs, iso.assign(ex.targets), ((ex.targets - iso.offset) * iso.scale).astype(np.float32)
+        speakers = np.array([speaker_of[ex.ids[c]] for c in ex.clip])
+        return (ex.inputs, iso.assign(ex.targets), ((ex.targets - iso.offset) * iso.scale).astype(np.float32),
+                speaker_weights(speakers, s.speaker_balance))
 
     keras.utils.set_random_seed(s.seed)
     n_out = k if s.net.coding == "softmax" else code_bits(k)

@@ -14,10 +14,11 @@ from ventriloquist.device.errors import VentriloquistError
 from ventriloquist.device.frontend.audio import check_chunk, check_rate, to_mono_float32
 from ventriloquist.device.frontend.lpc import burg_lpc, lpc_to_cepstra
 from ventriloquist.device.frontend.mfcc import Mfcc
+from ventriloquist.device.frontend.normalise import RunningNormaliser
 from ventriloquist.device.frontend.pitch import PitchSmoother, Yin
 from ventriloquist.device.frontend.rasta_plp import RastaPlp
 from ventriloquist.device.frontend.resample import StreamResampler
-from ventriloquist.device.frontend.settings import FrontendSettings
+from ventriloquist.device.frontend.settings import FrontendSettings, column_of
 from ventriloquist.device.frontend.spectrum import frame_view, hamming, log_energy, power_spectra
 from ventriloquist.device.values import AudioChunk, FeatureFrames
 
@@ -49,9 +50,9 @@ class Frontend:
         self.frame_span_samples = max(self.window_samples + PRE_EMPHASIS_HISTORY_SAMPLES, pitch_samples)
         """Samples each frame reads, ending at its window's end (pre-emphasis / pitch history before it)."""
         self.history_samples = self.frame_span_samples - self.window_samples
-        self.f0_column = _column_of(settings, "f0_hz")
+        self.f0_column = column_of(settings, "f0_hz")
         self.dim = settings.dim
-        starts = [_column_of(settings, kind) for kind, _ in settings.features]
+        starts = [column_of(settings, kind) for kind, _ in settings.features]
         self.columns = [slice(start, start + n) for start, (_, n) in zip(starts, settings.features, strict=True)]
         """Column range of each feature block, in the order of settings.features."""
         self.resampler: StreamResampler | None = None
@@ -67,6 +68,7 @@ class Frontend:
         self.pending_values = np.zeros((0, self.dim), np.float32)
         """Analysed frames waiting for the pitch smoother's lookahead."""
         self.pending_times_s = np.zeros(0)
+        self.normaliser = RunningNormaliser(settings) if settings.normalise_s else None
 
     def process(self, chunk: AudioChunk) -> FeatureFrames:
         samples = check_chunk(chunk)
@@ -105,6 +107,8 @@ class Frontend:
         self.pending_values = np.zeros((0, self.dim), np.float32)
         self.pending_times_s = np.zeros(0)
         self.pitch_smoother.reset()
+        if self.normaliser:
+            self.normaliser.reset()
         if self.rasta_plp:
             self.rasta_plp.reset()
 
@@ -127,7 +131,8 @@ class Frontend:
         self.frames_done += n_frames
         if self.yin is not None:
             values, times_s = self._smooth_pitch(values, times_s, final=final)
-        return FeatureFrames(values, times_s)
+        frames = FeatureFrames(values, times_s)
+        return self.normaliser.process(frames) if self.normaliser else frames
 
     def _features(self, spans: np.ndarray, out: np.ndarray) -> None:
         """Features of the frames whose samples are the rows of `spans`, written into `out` (n, dim)."""
@@ -162,15 +167,6 @@ class Frontend:
         out = values[:n_out].copy()
         out[:, self.f0_column] = smoothed
         return out, times_s[:n_out]
-
-
-def _column_of(settings: FrontendSettings, kind: str) -> int:
-    column = 0
-    for k, count in settings.features:
-        if k == kind:
-            return column
-        column += count
-    return -1
 
 
 def features_for_wav(path_or_array: str | Path | np.ndarray, rate_hz: int | None, settings: FrontendSettings):

@@ -76,6 +76,12 @@ class FrontendSettings:
     """... and its RMS (pitch segment) is above this level re full scale."""
     resample_quality: str = "HQ"
     """soxr recipe used when the input rate differs from rate_hz."""
+    normalise_s: float = 0.0
+    """Time constant of the causal running mean and spread every feature is normalised by (0: off)."""
+    normalise_gate_db: float = 10.0
+    """Frames more than this far below the running mean log energy count as silence ..."""
+    normalise_silence_weight: float = 1.0
+    """... and update the statistics with this weight (1: like speech, 0: not at all)."""
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -152,6 +158,16 @@ class FrontendSettings:
         )
 
 
+def column_of(settings: FrontendSettings, kind: str) -> int:
+    """First column of a feature kind, -1 when the settings do not compute it."""
+    column = 0
+    for k, count in settings.features:
+        if k == kind:
+            return column
+        column += count
+    return -1
+
+
 def _parse_features(value: Any) -> tuple[tuple[str, int], ...]:
     if not isinstance(value, list | tuple) or not all(isinstance(p, list | tuple) and len(p) == 2 for p in value):
         raise VentriloquistError("frontend settings: key 'features' must be a list of [kind, count] pairs")
@@ -209,6 +225,12 @@ def _validate(s: FrontendSettings) -> None:
         _fail("pitch_window_s", f"must be within 0.005..0.1 s, got {s.pitch_window_s}")
     if s.resample_quality not in RESAMPLE_QUALITIES:
         _fail("resample_quality", f"must be one of {RESAMPLE_QUALITIES}, got {s.resample_quality!r}")
+    if not (s.normalise_s == 0 or 0.5 <= s.normalise_s <= 60):
+        _fail("normalise_s", f"must be 0 (off) or within 0.5..60 s, got {s.normalise_s}")
+    if not 0 < s.normalise_gate_db <= 60:
+        _fail("normalise_gate_db", f"must be within (0, 60] dB, got {s.normalise_gate_db}")
+    if not 0 <= s.normalise_silence_weight <= 1:
+        _fail("normalise_silence_weight", f"must be within 0..1, got {s.normalise_silence_weight}")
     for key in ("lpc_order", "plp_order", "mel_bands"):
         if getattr(s, key) < 1:
             _fail(key, "must be >= 1")
@@ -243,5 +265,18 @@ PRESETS: dict[str, FrontendSettings] = {
         features=(("mfcc", 13), ("log_energy", 1)),
         context_past=10,
         context_future=3,
+    ),
+    # "default" plus a causal running mean and spread per feature (3 s), so the net sees each voice
+    # and channel relative to itself: see device.frontend.normalise.
+    "voice": FrontendSettings(
+        name="voice",
+        rate_hz=16_000,
+        window_samples=320,
+        hop_samples=160,
+        fft_size=512,
+        features=(("mfcc", 13), ("log_energy", 1)),
+        context_past=10,
+        context_future=3,
+        normalise_s=3.0,
     ),
 }

@@ -30,6 +30,7 @@ from ventriloquist.training.corpus.landmarks_to_fap import (
     faps_from_landmarks,
     to_mpeg4_axes,
 )
+from ventriloquist.training.corpus.sync import estimate_offset
 from ventriloquist.training.corpus.tracker import run_tracker, track_python
 from ventriloquist.training.corpus.videos import SPLIT_RULE, USER_LICENCE, Clip, extract_audio, find_videos, probe_video
 
@@ -131,13 +132,18 @@ def silent_frames(samples: np.ndarray, rate_hz: int, times_s: np.ndarray, words)
     return db < floor + SILENT_FRACTION * (peak - floor)
 
 
-def _load_landmarks(path: Path) -> tuple[np.ndarray, float]:
+def _load_landmarks(path: Path) -> tuple[np.ndarray, float, np.ndarray]:
+    """(shapes, nominal fps, each frame's time): the decoder's timestamps, else frame index / fps."""
     with np.load(path) as z:
-        return to_mpeg4_axes(z["landmarks"]), float(z["fps"])
+        shapes, fps = to_mpeg4_axes(z["landmarks"]), float(z["fps"])
+        times_s = z["times_s"] if "times_s" in z.files else _frame_times(len(shapes), fps)
+    if len(times_s) != len(shapes) or not np.all(np.diff(times_s) > 0):
+        times_s = _frame_times(len(shapes), fps)  # timestamps missing or not increasing: trust the nominal rate
+    return shapes, fps, np.asarray(times_s, np.float64)
 
 
 def _frame_times(n: int, fps: float) -> np.ndarray:
-    return np.arange(n) / fps
+    return np.arange(n) / fps if fps > 0 else np.zeros(n)
 
 
 def _neutral_for(speaker: str, clips: list[Clip], root: Path, settings: PrepareSettings) -> Neutral:
@@ -150,10 +156,10 @@ def _neutral_for(speaker: str, clips: list[Clip], root: Path, settings: PrepareS
     shapes, silent = [], []
     for clip in chosen:
         paths = mf.entry_paths(clip.id)
-        shape, fps = _load_landmarks(root / paths["landmarks"])
+        shape, _, times_s = _load_landmarks(root / paths["landmarks"])
         samples, rate_hz = mf.read_wav(root / paths["audio"])
         shapes.append(shape)
-        silent.append(silent_frames(samples, rate_hz, _frame_times(len(shape), fps), clip.words))
+        silent.append(silent_frames(samples, rate_hz, times_s, clip.words))
     neutral = estimate_neutral(np.concatenate(shapes), np.concatenate(silent))
     mf.save_npz(path, shape=neutral.shape, fapu=np.array(list(neutral.fapu.as_dict().values())),
                 n_frames=np.int64(neutral.n_frames))  # fmt: skip
@@ -169,25 +175,27 @@ def _no_face(face_found: float, settings: PrepareSettings) -> str:
 def _write_clip(clip: Clip, neutral: Neutral, root: Path, settings: PrepareSettings) -> dict:
     """The FAP track of one tracked clip, written; returns its manifest row (or raises for a bad clip)."""
     paths = mf.entry_paths(clip.id)
-    shapes, fps = _load_landmarks(root / paths["landmarks"])
+    shapes, fps, times_s = _load_landmarks(root / paths["landmarks"])
     if fps <= 0:
         raise VentriloquistError("the video does not say its frame rate")
     track = faps_from_landmarks(shapes, neutral)
     face_found = float(track.mask.mean())
     if face_found < settings.min_face_found:
         raise VentriloquistError(_no_face(face_found, settings))
-    times_s = _frame_times(len(shapes), fps)
+    samples, rate_hz = mf.read_wav(root / paths["audio"])
+    opening = -(track.values[:, track.faps.index(4)] + track.values[:, track.faps.index(5)])
+    sync = estimate_offset(samples, rate_hz, np.where(track.mask, opening, np.nan), times_s)
+    times_s = times_s + sync.offset_s  # the mouth track on the audio's clock
     mf.save_npz(root / paths["faps"], values=track.values, mask=track.mask, times_s=times_s,
                 faps=np.array(track.faps, np.int32), fapu=np.array(list(neutral.fapu.as_dict().values())),
                 feature_points=track.feature_points, feature_point_names=np.array(list(FEATURE_POINTS)),
                 scale=track.scale)  # fmt: skip
-    samples, rate_hz = mf.read_wav(root / paths["audio"])
     return {
         "id": clip.id, "speaker": clip.speaker, "source": clip.source, "licence": clip.licence, "split": clip.split,
         "audio": paths["audio"], "faps": paths["faps"], "landmarks": paths["landmarks"], "video": str(clip.video),
         "fps": fps, "n_frames": len(shapes), "face_found": round(face_found, 4),
         "duration_s": round(len(samples) / rate_hz, 4), "words": [list(w) for w in clip.words], "phones": [],
-        "ema": None,
+        "ema": None, **sync.as_row(),
     }  # fmt: skip
 
 

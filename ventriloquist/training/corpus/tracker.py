@@ -4,7 +4,8 @@ MediaPipe needs numpy<2 and protobuf<5, which clash with the training venv, so t
 process starts `.venv-track/bin/python -m ventriloquist.training.corpus.tracker` and talks JSON lines:
 one job {"video": PATH, "out": PATH} per stdin line, one result per stdout line. Each result
 file is an .npz of raw landmarks (n_frames, 478, 3) float32 in pixels (x right, y down,
-z = MediaPipe depth x width; NaN where no face), `found` (n,) bool, fps, width, height,
+z = MediaPipe depth x width; NaN where no face), `found` (n,) bool, fps, `times_s` (n,) (each
+frame's decoder timestamp: phone and web videos are often variable-rate), width, height,
 written to a temporary name and renamed into place.
 
 Inside the worker only numpy, OpenCV, MediaPipe and the standard library are imported.
@@ -40,7 +41,7 @@ def track_video(video: Path) -> dict[str, np.ndarray | float]:
     if not capture.isOpened():
         raise ValueError("OpenCV cannot open the video (corrupt file or unsupported codec)")
     fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
-    frames, found = [], []
+    frames, found, times_s = [], [], []
     width = height = 0
     with mp.solutions.face_mesh.FaceMesh(
         static_image_mode=False,
@@ -54,6 +55,7 @@ def track_video(video: Path) -> dict[str, np.ndarray | float]:
             if not ok:
                 break
             height, width = bgr.shape[:2]
+            times_s.append(capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0)  # the frame's own timestamp (VFR video)
             result = mesh.process(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
             points = np.full((N_LANDMARKS, 3), np.nan, np.float32)
             if result.multi_face_landmarks:
@@ -68,6 +70,7 @@ def track_video(video: Path) -> dict[str, np.ndarray | float]:
         "landmarks": np.stack(frames),
         "found": np.array(found, bool),
         "fps": np.float64(fps),
+        "times_s": np.array(times_s, np.float64),
         "width": np.int32(width),
         "height": np.int32(height),
     }
