@@ -46,8 +46,46 @@ def test_goals_compare_with_the_baseline_and_the_thresholds():
 
     g = {"s1_closed": {"model": who(100.0, 0.9), "loudness_baseline": who(300.0, 0.5)},
          "s1_open": {"model": who(140.0, 0.85), "loudness_baseline": who(300.0, 0.5)},
-         "other_speakers": {"model": who(None, 0.55), "loudness_baseline": who(None, 0.6)}}
+         "other_speakers": {"model": who(None, 0.55), "loudness_baseline": who(None, 0.6)},
+         "dev": {"model": who(None, 0.42), "loudness_baseline": who(None, 0.3)}}
     out = goals(g)
     assert out["open_over_closed_error"]["met"] and np.isclose(out["open_over_closed_error"]["value"], 1.4)
-    assert out["opening_r_s1_open"]["met"] and not out["opening_r_other_speakers"]["met"]
+    assert not out["opening_r_s1_open"]["met"] and not out["opening_r_other_speakers"]["met"]  # 0.85 < 0.88
+    assert out["opening_r_dev"]["met"] and not out["opening_r_dev_over_loudness"]["met"]  # 0.42 < 0.3 + 0.2
     assert not out["beats_baseline"]["all"]
+
+
+def test_best_lag_finds_a_shifted_prediction():
+    from ventriloquist.training.evaluate import EVAL_RATE_HZ, best_lag
+
+    rng = np.random.default_rng(0)
+    reference = np.convolve(rng.normal(size=600), np.ones(8) / 8, mode="same")
+    late = np.roll(reference, 12)  # the prediction comes 120 ms late
+    r, lag_s = best_lag(late, reference)
+    assert r > 0.99 and lag_s == 12 / EVAL_RATE_HZ
+    r_far, _ = best_lag(np.roll(reference, 40), reference)  # 400 ms: beyond the search
+    assert r_far < 0.5
+
+
+def test_dev_set_is_scored_per_person_with_a_picture(tmp_path, tiny_bundle_obj):
+    """Two real eval-split videos of two people: per-person r, best-lag r and the lips plot."""
+    from ventriloquist.device.errors import VentriloquistError
+    from ventriloquist.training.corpus.prepare import PrepareSettings, prepare
+    from ventriloquist.training.corpus.tracker import track_python
+    from ventriloquist.training.report import evaluation_report
+
+    try:
+        track_python()
+    except VentriloquistError as e:
+        pytest.skip(str(e))
+    people = ("lrs2_deepavsr_00002", "vox_pcavs_P00067")
+    sources = [f"video@eval:{shared_path('data', 'talking_faces', 'eval', who)}" for who in people]
+    prepare(sources, PrepareSettings(out=tmp_path / "corpus", jobs=2))
+    results = evaluation_report([tiny_bundle_obj], [tmp_path / "corpus"], tmp_path / "report")
+    dev = next(iter(results.values()))["groups"]["dev"]
+    assert dev["model"]["utterances"] == 2 and set(dev["model"]["opening_r_by_speaker"]) == set(people)
+    for who in ("model", "loudness_baseline"):
+        assert dev[who]["opening_r_best_lag_mean"] >= dev[who]["opening_r_mean"]  # lag 0 is among those searched
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "Dev set per person" in report and "| vox_pcavs_P00067 |" in report
+    assert (tmp_path / "report" / f"dev_lips_{tiny_bundle_obj.name}.png").stat().st_size > 10_000

@@ -131,3 +131,20 @@ def test_speaker_weights_share_the_loss_by_a_power_of_each_speakers_frames(balan
     totals = {s: w[speakers == s].sum() for s in ("s1", "a", "b")}
     assert totals["s1"] / totals["b"] == pytest.approx(90.0**balance)
     assert totals["a"] / totals["b"] == pytest.approx(9.0**balance)
+
+
+def test_revoicing_scales_pitch_and_tempo_and_keeps_loudness():
+    pyworld = pytest.importorskip("pyworld")
+    from ventriloquist.device.frontend.bench import speech_like
+    from ventriloquist.training.voice import convert
+
+    x = speech_like(2.0, RATE_HZ, seed=2)
+    y = convert(x, RATE_HZ, f0_scale=1.5, formant_scale=1.1, tempo=1.25)
+    assert abs(len(y) - len(x) / 1.25) < 0.01 * RATE_HZ
+    assert np.sqrt(np.mean(y**2)) == pytest.approx(np.sqrt(np.mean(x**2)), rel=0.05)
+
+    def median_f0(a):
+        f0, _ = pyworld.dio(a.astype(np.float64), RATE_HZ)
+        return np.median(f0[f0 > 0])
+
+    assert median_f0(y) / median_f0(x) == pytest.approx(1.5, rel=0.08)

@@ -32,6 +32,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("evaluate", "ventriloquist.training.commands.evaluate",
      "score a bundle: paper protocol, lip-opening r, bilabial closure"),
     ("export", "ventriloquist.training.commands.export", "turn a training run into a verified int8 model bundle"),
+    ("adapt", "ventriloquist.training.commands.adapt",
+     "fine-tune a bundle on one known voice from a few minutes of video (train extra)"),
     ("calibrate", "ventriloquist.firmware_bridge.calibrate",
      "jog each servo and set its min/neutral/max, saved to CONFIG"),
 )

@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from ventriloquist.device.errors import VentriloquistError
 from ventriloquist.device.fap import ANIMATION_SUBSET
+from ventriloquist.training import voice
 
 TILT_CORNER_HZ = 2000.0
 
@@ -41,6 +42,14 @@ class Augmentation:
     """Spectral tilt (microphone, distance): gain of everything above TILT_CORNER_HZ, drawn per copy."""
     reverb_probability: float = 0.3
     reverb_t60_s: tuple[float, float] = (0.15, 0.5)
+    voice_probability: float = 0.0
+    """Share of copies re-voiced by the WORLD vocoder (training.voice) instead of the resampling speed change."""
+    f0_scale: tuple[float, float] = (0.7, 1.8)
+    """Pitch factor of a re-voiced copy (s1 speaks at about 120 Hz: up to a child's 220 Hz)."""
+    formant_scale: tuple[float, float] = (0.9, 1.2)
+    """Vocal-tract factor of a re-voiced copy (> 1: shorter tract, higher formants)."""
+    tempo: tuple[float, float] = (0.8, 1.25)
+    """Speaking-rate factor of a re-voiced copy (pitch and formants kept)."""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -50,6 +59,9 @@ NO_AUGMENTATION = Augmentation(copies=0)
 GAIN_ONLY = Augmentation(copies=1, gain_db=(-30.0, 6.0), noise_probability=0.0, speed=(1.0, 1.0),
                          treble_db=(0.0, 0.0), reverb_probability=0.0)
 """One copy of each clip at a random level: the net stops reading absolute microphone level as mouth opening."""
+REVOICED = Augmentation(copies=2, gain_db=(-30.0, 6.0), noise_probability=0.0, speed=(1.0, 1.0),
+                        treble_db=(0.0, 0.0), reverb_probability=0.0, voice_probability=0.75)
+"""Two copies at random levels, most of them spoken by another voice (training.voice) at another tempo."""
 
 
 @dataclass(frozen=True)
@@ -100,12 +112,21 @@ def _pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     return noise / (noise.std() + 1e-12)
 
 
+def _log_uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
+    return float(np.exp(rng.uniform(*np.log(bounds))))
+
+
 def augment(samples: np.ndarray, rate_hz: int, aug: Augmentation, rng: np.random.Generator) -> tuple[np.ndarray, float]:
     """One augmented copy of `samples` and its speed factor (targets' times divide by it)."""
     import soxr
 
-    speed = float(np.exp(rng.uniform(*np.log(aug.speed))))
-    x = soxr.resample(samples.astype(np.float64), rate_hz * speed, rate_hz, "HQ") if speed != 1.0 else samples
+    if aug.voice_probability and rng.random() < aug.voice_probability:
+        speed = _log_uniform(rng, aug.tempo)
+        x = voice.convert(samples, rate_hz, f0_scale=_log_uniform(rng, aug.f0_scale),
+                          formant_scale=_log_uniform(rng, aug.formant_scale), tempo=speed)
+    else:
+        speed = _log_uniform(rng, aug.speed)
+        x = soxr.resample(samples.astype(np.float64), rate_hz * speed, rate_hz, "HQ") if speed != 1.0 else samples
     x = np.asarray(x, np.float64)
     treble = 10 ** (rng.uniform(*aug.treble_db) / 20)
     x = x + (treble - 1.0) * sosfilt(butter(2, TILT_CORNER_HZ, "highpass", fs=rate_hz, output="sos"), x)

@@ -3,8 +3,11 @@
 The bundle speaks through device.engine.Pipeline, the stages `bake` runs (front end, context
 window, int8 net, smoother; idle blinks off); both the prediction and the reference are resampled to EVAL_RATE_HZ.
 Mouth opening = -(lower_t_midlip + raise_b_midlip). Groups: s1_closed (training clips),
-s1_open (held-out clips of training speakers), other_speakers (speakers never trained on),
-ema (measured lip aperture).
+s1_open (held-out clips of training speakers), other_speakers (GRID speakers never trained on),
+dev (eval-split videos of people never trained on: the cross-speaker development set, scored per
+person too), ema (measured lip aperture). Correlations are at lag 0 (the corpus has corrected each
+clip's A/V offset where it could) and at the best lag within +-MAX_LAG_S, which shows what timing
+costs and what an offset the corpus could not find hides.
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ MAX_CLOSED_SET = 100
 """Training clips scored for the closed-set figures (seeded sample)."""
 LEVELS_DB = (-12.0, 0.0, 12.0)
 """The level sweep plays every clip this much quieter or louder (clipped at full scale): a microphone's gain."""
-LEVEL_GROUPS = ("other_speakers", "ema")
+LEVEL_GROUPS = ("other_speakers", "dev", "ema")
 """Groups the level sweep runs on (speakers never trained on)."""
+MAX_LAG_S = 0.2
+"""Best-lag correlations search this far either way."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class Utterance:
 
     id: str
     group: str
+    speaker: str
     samples: np.ndarray
     rate_hz: int
     times_s: np.ndarray
@@ -124,13 +130,13 @@ def utterance(entry, group: str) -> Utterance:
         ref, valid = align_targets(reorder_faps(values, faps, entry.id), mask, video_t, t)
         opening = np.where(valid, opening_of(ref), np.nan)
         ref[~valid] = np.nan
-        return Utterance(entry.id, group, samples, rate_hz, t, ref, opening, phones)
+        return Utterance(entry.id, group, entry.speaker, samples, rate_hz, t, ref, opening, phones)
     ema = entry.load_ema()
     ema_t = np.arange(len(ema["lip_aperture"])) / float(ema["rate_hz"])
     ap = np.asarray(ema["lip_aperture"], np.float64)
     ok = np.isfinite(ap)
     opening = np.interp(t, ema_t[ok], ap[ok], left=np.nan, right=np.nan)
-    return Utterance(entry.id, group, samples, rate_hz, t, None, opening, phones)
+    return Utterance(entry.id, group, entry.speaker, samples, rate_hz, t, None, opening, phones)
 
 
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:
@@ -138,6 +144,20 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     if ok.sum() < 10 or np.std(a[ok]) < 1e-9 or np.std(b[ok]) < 1e-9:
         return float("nan")
     return float(np.corrcoef(a[ok], b[ok])[0, 1])
+
+
+def best_lag(prediction: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
+    """(r, lag_s) of the best Pearson r of prediction[t + lag] with reference[t], |lag| <= MAX_LAG_S."""
+    max_steps = int(round(MAX_LAG_S * EVAL_RATE_HZ))
+    best = (float("nan"), 0.0)
+    for lag in range(-max_steps, max_steps + 1):
+        if lag >= 0:
+            r = _pearson(prediction[lag:], reference[: len(reference) - lag])
+        else:
+            r = _pearson(prediction[:lag], reference[-lag:])
+        if np.isfinite(r) and not r <= best[0]:
+            best = (r, lag / EVAL_RATE_HZ)
+    return best
 
 
 def bilabial_closure(opening: np.ndarray, times_s: np.ndarray, phones) -> tuple[int, int, int, int]:
@@ -165,13 +185,15 @@ def bilabial_closure(opening: np.ndarray, times_s: np.ndarray, phones) -> tuple[
 def score(predict, utts: list[Utterance]) -> dict:
     """Eq. (1), mean per-utterance opening correlation, bilabial closure of one predictor over one group."""
     sq, sq_mouth, n, rs, closure = 0.0, 0.0, 0, [], np.zeros(4)
-    per_utt = {}
+    per_utt, per_utt_best, per_speaker = {}, {}, {}
     for u in utts:
         t, faps = predict(u.samples, u.rate_hz)
         pred = np.stack([np.interp(u.times_s, t, faps[:, j]) for j in range(faps.shape[1])], 1)
         r = _pearson(opening_of(pred), u.opening)
         rs.append(r)
         per_utt[u.id] = r
+        per_utt_best[u.id] = best_lag(opening_of(pred), u.opening)
+        per_speaker.setdefault(u.speaker, []).append(r)
         if u.faps is not None:
             ok = np.isfinite(u.faps).all(1)
             sq += eq1_error(u.faps[ok], pred[ok]) * ok.sum() * pred.shape[1]
@@ -182,10 +204,18 @@ def score(predict, utts: list[Utterance]) -> dict:
         "utterances": len(utts),
         "eq1_error": float(sq / n) if n else None,
         "eq1_error_mouth": float(sq_mouth / (n / pred.shape[1] * len(MOUTH))) if n else None,
-        "opening_r_mean": float(np.nanmean(rs)) if np.isfinite(rs).any() else None,
+        "opening_r_mean": _nanmean(rs),
+        "opening_r_best_lag_mean": _nanmean([r for r, _ in per_utt_best.values()]),
         "opening_r": per_utt,
+        "opening_r_best_lag": {k: {"r": r, "lag_s": lag} for k, (r, lag) in per_utt_best.items()},
+        "opening_r_by_speaker": {k: _nanmean(v) for k, v in sorted(per_speaker.items())},
         **_closure_dict(closure),
     }
+
+
+def _nanmean(values) -> float | None:
+    values = np.asarray(values, np.float64)
+    return float(np.nanmean(values)) if np.isfinite(values).any() else None
 
 
 def level_sweep(predict, utts: list[Utterance]) -> dict[str, float | None]:
@@ -218,10 +248,12 @@ def groups(entries, train_speakers: set[str], seed: int = 0) -> dict[str, list]:
     """Corpus entries sorted into the evaluation groups."""
     train = [e for e in entries if e.faps is not None and e.split == "train" and e.speaker in train_speakers]
     pick = np.sort(np.random.default_rng(seed).permutation(len(train))[:MAX_CLOSED_SET])
+    unseen = [e for e in entries if e.faps is not None and e.speaker not in train_speakers]
     return {
         "s1_closed": [train[i] for i in pick],
         "s1_open": [e for e in entries if e.faps is not None and e.split == "heldout" and e.speaker in train_speakers],
-        "other_speakers": [e for e in entries if e.faps is not None and e.speaker not in train_speakers],
+        "other_speakers": [e for e in unseen if e.source == "grid"],
+        "dev": [e for e in unseen if e.source != "grid" and e.split == "eval"],
         "ema": [e for e in entries if e.ema is not None],
     }
 
@@ -259,6 +291,12 @@ def evaluate(bundle, entries, train_speakers: set[str], *, seed: int = 0) -> dic
     return result
 
 
+GOALS_R = {"s1_open": 0.88, "other_speakers": 0.70, "dev": 0.40, "ema": 0.61}
+"""Mean lip-opening r each group should reach (lag 0)."""
+DEV_OVER_LOUDNESS = 0.20
+"""... and the dev set this far above the loudness envelope."""
+
+
 def goals(g: dict) -> dict:
     """The issue's goals, each with the value and whether it is met."""
     def get(group, who, key):
@@ -268,14 +306,15 @@ def goals(g: dict) -> dict:
     closed, opened = get("s1_closed", "model", "eq1_error"), get("s1_open", "model", "eq1_error")
     if closed and opened:
         out["open_over_closed_error"] = {"value": opened / closed, "goal": "<= 1.5", "met": opened / closed <= 1.5}
-    for group, need in (("s1_open", 0.8), ("other_speakers", 0.6)):
+    for group, need in GOALS_R.items():
         r = get(group, "model", "opening_r_mean")
         if r is not None:
             out[f"opening_r_{group}"] = {"value": r, "goal": f">= {need}", "met": r >= need}
-    ema, ema_base = get("ema", "model", "opening_r_mean"), get("ema", "loudness_baseline", "opening_r_mean")
-    if ema is not None and ema_base is not None:
-        out["opening_r_ema"] = {"value": ema, "goal": f">= baseline + 0.15 = {ema_base + 0.15:.3f}",
-                                "met": ema >= ema_base + 0.15}
+    dev, dev_base = get("dev", "model", "opening_r_mean"), get("dev", "loudness_baseline", "opening_r_mean")
+    if dev is not None and dev_base is not None:
+        need = dev_base + DEV_OVER_LOUDNESS
+        out["opening_r_dev_over_loudness"] = {"value": dev, "goal": f">= loudness + {DEV_OVER_LOUDNESS} = {need:.3f}",
+                                              "met": dev >= need}
     beats = []
     for group, d in g.items():
         for key, better in (("eq1_error", -1), ("eq1_error_mouth", -1), ("opening_r_mean", 1),

@@ -169,7 +169,9 @@ def evaluation_report(bundles: list, corpora: list[Path], out_dir: Path, *, seed
         label = b.name if b.name not in results else f"{b.name} ({b.path.name if b.path else len(results)})"
         speakers = set(b.provenance.get("speakers", []))
         results[label] = evaluate(b, entries, speakers, seed=seed)
-        _fig6(b, entries, speakers, out_dir / f"fig6_{label.replace(' ', '_').replace('(', '').replace(')', '')}.png")
+        stem = label.replace(" ", "_").replace("(", "").replace(")", "")
+        _fig6(b, entries, speakers, out_dir / f"fig6_{stem}.png")
+        _dev_lips(b, entries, speakers, out_dir / f"dev_lips_{stem}.png")
     write_json(out_dir / "report.json", results)
     (out_dir / "report.md").write_text(results_markdown(results))
     summary_png(results, out_dir / "summary.png")
@@ -193,6 +195,37 @@ def _fig6(bundle, entries, speakers: set[str], path: Path) -> None:
              f"upper-lip height, held-out sentence {u.id}: real vs {bundle.name}")
 
 
+DEV_PLOT_CLIPS = 4
+"""Dev-set clips drawn in dev_lips_*.png (the longest ones, so each shows running speech)."""
+
+
+def _dev_lips(bundle, entries, speakers: set[str], path: Path) -> None:
+    """Tracked vs predicted lip opening (each scaled to mean 0, spread 1) on a few dev-set clips."""
+    from ventriloquist.training.evaluate import bundle_predictor, groups, opening_of, utterance
+
+    dev = sorted(groups(entries, speakers)["dev"], key=lambda e: -e.duration_s)[:DEV_PLOT_CLIPS]
+    if not dev:
+        return
+    predict = bundle_predictor(bundle)
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(dev), 1, figsize=(9, 1.9 * len(dev)), squeeze=False)
+    for ax, entry in zip(axes[:, 0], dev, strict=True):
+        u = utterance(entry, "dev")
+        t, faps = predict(u.samples, u.rate_hz)
+        model = np.interp(u.times_s, t, opening_of(faps))
+        for values, style, label in ((u.opening, "k-", "tracked lips"), (model, "C0-", bundle.name)):
+            ok = np.isfinite(values)
+            z = (values - np.nanmean(values)) / (np.nanstd(values) + 1e-9)
+            ax.plot(u.times_s[ok], z[ok], style, lw=1, label=label)
+        ax.set_title(f"{u.speaker}: {u.id}", fontsize=8)
+        ax.set_yticks([])
+    axes[0, 0].legend(fontsize=7, loc="upper right")
+    axes[-1, 0].set_xlabel("time (s); lip opening, each curve scaled to mean 0 and spread 1")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def _fmt(v) -> str:
     return "–" if v is None else f"{v:.3f}" if abs(v) < 100 else f"{v:.0f}"
 
@@ -206,15 +239,23 @@ def results_markdown(results: dict) -> str:
     out = []
     for name, res in results.items():
         out += [f"### {name}", "", "| group | n | who | eq. (1) FAPU² | eq. (1) mouth | mean lip-opening r "
-                "| bilabials closed | false closures | contrast |", "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+                "| r at best lag (±200 ms) | bilabials closed | false closures | contrast |",
+                "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
         for group, d in res["groups"].items():
             for who in ("model", "loudness_baseline"):
                 m = d[who]
                 eq1 = f"{_fmt(m['eq1_error'])} | {_fmt(m['eq1_error_mouth'])}"
                 out.append(f"| {group} | {m['utterances']} | {who} | {eq1} | "
-                           f"{_fmt(m['opening_r_mean'])} | {_closure(m)} |")
+                           f"{_fmt(m['opening_r_mean'])} | {_fmt(m['opening_r_best_lag_mean'])} | {_closure(m)} |")
             ref = d["reference"]
-            out.append(f"| {group} | | reference track | | | | {_closure(ref)} |")
+            out.append(f"| {group} | | reference track | | | | | {_closure(ref)} |")
+        dev = res["groups"].get("dev")
+        if dev:
+            out += ["", "Dev set per person (mean lip-opening r over the person's clips, lag 0):", "",
+                    "| person | model | loudness |", "|---|---:|---:|"]
+            base = dev["loudness_baseline"]["opening_r_by_speaker"]
+            out += [f"| {who} | {_fmt(r)} | {_fmt(base.get(who))} |"
+                    for who, r in dev["model"]["opening_r_by_speaker"].items()]
         sweeps = {g: d["model"]["opening_r_by_level"] for g, d in res["groups"].items()
                   if "opening_r_by_level" in d["model"]}
         if sweeps:

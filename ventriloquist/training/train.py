@@ -20,7 +20,14 @@ import numpy as np
 from ventriloquist.device.bundle import code_bits
 from ventriloquist.device.errors import VentriloquistError
 from ventriloquist.device.fap import ANIMATION_SUBSET
-from ventriloquist.training.dataset import GAIN_ONLY, NO_AUGMENTATION, Augmentation, examples, load_clips, norm_stats
+from ventriloquist.training.dataset import (
+    GAIN_ONLY,
+    NO_AUGMENTATION,
+    Augmentation,
+    examples,
+    load_clips,
+    norm_stats,
+)
 from ventriloquist.training.isodata import IsodataSettings, isodata, sweep
 from ventriloquist.training.net import NetSettings
 
