@@ -19,8 +19,8 @@ from conftest import grid_subset, need_tracker, shared_path
 
 GRID_CLIPS = ("bbaf2n", "pbac2p", "lbbe2p", "bgaa6n")
 JOBS = 2
-MID_TASK_S = 1.5
-"""How long a task has run when its worker is killed (a task takes several seconds: ffmpeg + tracker)."""
+MID_TASK_S = 0.5
+"""How long a task has run when its worker is killed (a task takes seconds: ffmpeg, then the tracker starts)."""
 KILL_DEADLINE_S = 60.0
 
 
