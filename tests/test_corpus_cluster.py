@@ -6,6 +6,7 @@ re-run must find everything done.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -121,10 +122,11 @@ def test_dask_cluster_matches_local_survives_a_killed_worker_and_resumes(grid, t
 
 
 def ray_task_pid() -> int | None:
-    """A Ray worker process running track_task (Ray titles it 'ray::track_task')."""
-    for proc in psutil.process_iter(["cmdline"]):
-        if (proc.info["cmdline"] or [""])[0].startswith("ray::track_task"):
-            return proc.pid
+    """A worker of this test's own Ray (a descendant of this process) running track_task ('ray::track_task')."""
+    for proc in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if (proc.cmdline() or [""])[0].startswith("ray::track_task"):
+                return proc.pid
     return None
 
 
