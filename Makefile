@@ -27,7 +27,7 @@ setup-apt:
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip
-	$(BIN)/pip install -q -c constraints.txt -e '.[device,train,test]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[device,train,cluster,test]'
 	touch $@
 
 # The face tracker needs numpy<2 and protobuf<5: its own venv, used by `corpus prepare`.

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ventriloquist.device.errors import VentriloquistError
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
@@ -43,6 +45,27 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent (../shared holds the real data; a fresh clone has none)")
     return path
+
+
+def need_tracker() -> None:
+    """Skip, with the reason, where the face tracker venv (.venv-track) is missing."""
+    from ventriloquist.training.corpus.tracker import track_python
+
+    try:
+        track_python()
+    except VentriloquistError as e:
+        pytest.skip(str(e))
+
+
+def grid_subset(dest: Path, clips: tuple[str, ...]) -> Path:
+    """A GRID s1 folder (video/ + align/) at dest/s1 holding only `clips`, as links to ../shared."""
+    grid = shared_path("data", "grid_s1")
+    s1 = dest / "s1"
+    for sub, suffix in (("video", ".mp4"), ("align", ".align")):
+        (s1 / sub).mkdir(parents=True)
+        for clip in clips:
+            (s1 / sub / f"{clip}{suffix}").symlink_to(grid / sub / f"{clip}{suffix}")
+    return s1
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,12 @@ def test_usage_errors_are_one_line_and_exit_2(capsys):
     assert err.startswith("ventriloquist: error:") and err.count("\n") == 1
 
 
+def test_a_bad_exaggeration_is_a_one_line_usage_error(capsys):
+    assert main(["render", "x.wav", "--out", "x.mp4", "--exaggerate", "lots"]) == 2
+    err = capsys.readouterr().err
+    assert "--exaggerate: must be a number from 0 to 10, not 'lots'" in err and err.count("\n") == 1
+
+
 def test_unknown_bench_is_refused(capsys):
     assert main(["bench", "warp-drive"]) == 2
     assert "unknown bench" in capsys.readouterr().err

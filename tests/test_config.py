@@ -94,6 +94,7 @@ BAD = [
     ('[face]\nenabled = "yes"\n', "face.enabled: must be true or false"),
     ("[face]\nfps = 0\n", "face.fps:"),
     ("[face]\nwidth_px = 10.5\n", "face.width_px:"),
+    ("[face]\nexaggerate = 11\n", "face.exaggerate: must be a number from 0 to 10"),
     ('[servos]\nconfig = "."\n', "servos.config:"),
     ("[servos]\nconfig = 7\n", "servos.config: must be a quoted string"),
     ("[idle]\nmotion = 2\n", "idle.motion:"),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, shared_path
+from conftest import REPO, grid_subset, need_tracker, shared_path
 
 from ventriloquist.device.errors import VentriloquistError
 from ventriloquist.device.fap import ANIMATION_SUBSET
@@ -20,15 +20,6 @@ LATE_AUDIO_MS = 150
 """One clip's soundtrack is delayed this much, as a re-encode or a phone can leave it."""
 
 
-def _need_tracker() -> None:
-    from ventriloquist.training.corpus.tracker import track_python
-
-    try:
-        track_python()
-    except VentriloquistError as e:
-        pytest.skip(str(e))
-
-
 def _ffmpeg(*args: str) -> None:
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True)
 
@@ -38,15 +29,11 @@ def corpus(tmp_path_factory):
     """A small corpus: 3 GRID s1 clips, one clip whose face vanishes, bad inputs, and the EMA folder."""
     grid = shared_path("data", "grid_s1")
     ema = shared_path("data", "ema")
-    _need_tracker()
+    need_tracker()
     from ventriloquist.training.corpus.prepare import PrepareSettings, prepare
 
     tmp = tmp_path_factory.mktemp("corpus")
-    s1 = tmp / "s1"
-    for sub, suffix in (("video", ".mp4"), ("align", ".align")):
-        (s1 / sub).mkdir(parents=True)
-        for clip in GRID_CLIPS:
-            (s1 / sub / f"{clip}{suffix}").symlink_to(grid / sub / f"{clip}{suffix}")
+    s1 = grid_subset(tmp, GRID_CLIPS)
     bad = tmp / "bad"
     bad.mkdir()
     (bad / "corrupt.mp4").write_bytes(np.random.default_rng(0).integers(0, 256, 20000, np.uint8).tobytes())
@@ -197,7 +184,7 @@ def test_missing_tracker_venv_says_how_to_build_it(monkeypatch, tmp_path):
 def test_tracker_worker_imports_only_its_own_stack(tmp_path):
     """The worker tracks a real clip in .venv-track without scipy, tqdm, TensorFlow or the device package."""
     video = shared_path("data", "grid_s1", "video", "bbaf2n.mp4")
-    _need_tracker()
+    need_tracker()
     from ventriloquist.training.corpus.tracker import track_python
 
     job = json.dumps({"video": str(video), "out": str(tmp_path / "marks.npz")})

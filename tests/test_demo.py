@@ -10,7 +10,8 @@ import pygame
 import soundfile
 
 from ventriloquist.device.cli import main
-from ventriloquist.device.commands.demo import SAMPLE, find_display, find_microphone
+from ventriloquist.device.commands.demo import SAMPLE, STRIP_FRAMES, find_display, find_microphone
+from ventriloquist.device.face.video import STRIP_LABEL_PX
 
 
 def streams(path: Path) -> dict[str, float]:
@@ -33,7 +34,11 @@ def test_offscreen_demo_writes_a_playable_video_and_a_still(tiny_bundle, tmp_pat
     assert sorted(found) == ["audio", "video"] and abs(duration_s - 10.7) < 0.1
     assert abs(found["video"] - duration_s) < 0.1 and abs(found["audio"] - duration_s) < 0.1
     assert pygame.image.load(str(still)).get_size() == (480, 320)
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["demo.mp4", "demo.png"]  # nothing half-written
+    strip = pygame.image.load(str(tmp_path / "out" / "demo_strip.png"))
+    assert strip.get_size() == (STRIP_FRAMES * 240, 160 + STRIP_LABEL_PX)
+    thumbs = pygame.surfarray.array3d(strip)[:, :160].astype(int).reshape(STRIP_FRAMES, 240, 160, 3)
+    assert len({t.tobytes() for t in thumbs}) > STRIP_FRAMES // 2  # the face moves along the strip
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["demo.mp4", "demo.png", "demo_strip.png"]
 
 
 def test_a_missing_bundle_is_a_one_line_error_naming_it(tmp_path, capsys):

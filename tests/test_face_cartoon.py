@@ -10,7 +10,7 @@ import pytest
 
 from ventriloquist.device.errors import VentriloquistError
 from ventriloquist.device.face import STYLES, CartoonFace, load_style
-from ventriloquist.device.face.geometry import neutral_points
+from ventriloquist.device.face.geometry import EXAGGERATION_DEAD_ZONE_FAPU, exaggerate, neutral_points
 from ventriloquist.device.fap import FAPU_DIVISOR, fapu_from_feature_points
 
 SIZE = (480, 320)
@@ -31,7 +31,8 @@ EXPRESSIONS = {
 
 @pytest.fixture(scope="module")
 def face() -> CartoonFace:
-    return CartoonFace(dataclasses.replace(load_style("classic"), **MARKERS), SIZE)
+    """The classic geometry drawn as measured (exaggeration 1), so FAPU distances can be checked in pixels."""
+    return CartoonFace(dataclasses.replace(load_style("classic"), **MARKERS), SIZE, exaggeration=1.0)
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +85,28 @@ def test_jaw_drops_the_chin(face, px_per):
     drop = chin_row(face.render_frame({3: 266})) - chin_row(face.render_frame({}))
     assert drop == pytest.approx(266 / 1024 * px_per["MNS"], abs=2.0)
     assert lip_column(face.render_frame({3: 266}))[0] == lip_column(face.render_frame({}))[0]  # jaw alone: lips shut
+
+
+def test_exaggeration_opens_speech_wider_but_keeps_closed_lips_closed(face, px_per):
+    """Above the dead zone the mouth opens `gain` times as far; a closure (p, b, m) stays as it is."""
+    style = dataclasses.replace(load_style("classic"), **MARKERS)
+    assert load_style("classic").exaggeration > 1  # the shipped cartoon reads across a room
+    gain = 2.5
+    loud = CartoonFace(style, SIZE, exaggeration=gain)
+    gap0, _ = lip_column(face.render_frame({}))
+    measured = lip_column(face.render_frame(OPEN_A))[0] - gap0
+    exaggerated = lip_column(loud.render_frame(OPEN_A))[0] - gap0
+    dead = EXAGGERATION_DEAD_ZONE_FAPU
+    expected = (2 * dead + gain * (527 + 62 - 2 * dead)) / 1024 * px_per["MNS"]  # both midlips past the dead zone
+    assert exaggerated == pytest.approx(expected, rel=0.25) and exaggerated > 1.8 * measured
+    closure = EXPRESSIONS["lips_pressed"]
+    assert lip_column(loud.render_frame(closure)) == lip_column(face.render_frame(closure))
+
+
+def test_exaggerate_leaves_corners_and_small_motions_alone():
+    faps = {3: 300.0, 5: -50.0, 12: -150.0, 19: 1024.0}
+    assert exaggerate(faps, 2.0) == {3: 500.0, 5: -50.0, 12: -150.0, 19: 1024.0}
+    assert exaggerate(faps, 1.0) is faps
 
 
 def test_pressed_lips_stay_shut_and_thin(renders, px_per):

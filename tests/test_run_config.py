@@ -57,6 +57,7 @@ def config_file(tmp_path):
     path = tmp_path / "config.toml"
     path.write_text(f'[audio]\nsource = "{audio.name}"\ndevice = 2\nrate_hz = 48000\n'
                     '[face]\nstyle = "puppet"\nfullscreen = false\nwidth_px = 640\nheight_px = 360\nfps = 20\n'
+                    'exaggerate = 3\n'
                     '[servos]\nconfig = "servos.toml"\n[stream]\ntarget = "127.0.0.1:5005"\n'
                     '[model]\nsmoothing_s = 0.1\n[idle]\nblink_per_min = 30\nmotion = 0.5\n')
     return path
@@ -66,7 +67,7 @@ def test_the_config_decides_what_no_flag_gives(config_file, tmp_path):
     config = load_config(config_file)
     r = run_cmd.resolve(parse(["--config", str(config_file)]), config)
     assert (r.source, r.device, r.rate) == (str(tmp_path / "config_source.wav"), 2, 48000)
-    assert (r.face, r.fullscreen, r.face_size, r.fps) == ("puppet", False, (640, 360), 20.0)
+    assert (r.face, r.fullscreen, r.face_size, r.fps, r.exaggerate) == ("puppet", False, (640, 360), 20.0, 3.0)
     assert r.servos == str(tmp_path / "servos.toml") and r.stream == ["127.0.0.1:5005"]
     smoothing, idle = run_cmd.stage_settings(parse([]), config)
     assert math.isclose(smoothing.min_cutoff_hz, 1 / (2 * math.pi * 0.1)) and smoothing.enabled
@@ -76,9 +77,10 @@ def test_the_config_decides_what_no_flag_gives(config_file, tmp_path):
 def test_flags_win_over_the_config(config_file):
     config = load_config(config_file)
     r = run_cmd.resolve(parse(["--source", "-", "--device", "USB", "--rate", "16000", "--face", "night",
-                               "--windowed", "--fps", "12", "--servos", "other.toml", "--stream", "10.0.0.1:9"]),
+                               "--windowed", "--fps", "12", "--servos", "other.toml", "--stream", "10.0.0.1:9",
+                               "--exaggerate", "1"]),
                         config)
-    assert (r.source, r.device, r.rate, r.face, r.fps) == ("-", "USB", 16000, "night", 12.0)
+    assert (r.source, r.device, r.rate, r.face, r.fps, r.exaggerate) == ("-", "USB", 16000, "night", 12.0, 1.0)
     assert (r.servos, r.stream) == ("other.toml", ["10.0.0.1:9"])
     assert run_cmd.resolve(parse(["--no-face", "--face", "night"]), config).face is None
     smoothing, idle = run_cmd.stage_settings(parse(["--no-smoothing", "--no-idle", "--seed", "7"]), config)
@@ -87,8 +89,8 @@ def test_flags_win_over_the_config(config_file):
 
 def test_without_config_the_old_defaults_hold():
     r = run_cmd.resolve(parse([]))
-    assert (r.source, r.device, r.rate, r.face, r.fullscreen, r.fps, r.servos, r.stream) == (
-        "mic", None, None, None, True, run_cmd.FACE_FPS, None, [])
+    assert (r.source, r.device, r.rate, r.face, r.fullscreen, r.fps, r.servos, r.stream, r.exaggerate) == (
+        "mic", None, None, None, True, run_cmd.FACE_FPS, None, [], None)
     assert run_cmd.resolve(parse(["--face"])).face == run_cmd.FACE_STYLE
     smoothing, idle = run_cmd.stage_settings(parse([]))
     assert smoothing == type(smoothing)() and idle == type(idle)()

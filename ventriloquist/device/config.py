@@ -22,6 +22,7 @@ SOURCE_MIC = "mic"
 SOURCE_STDIN = "-"
 MAX_FPS = 240.0
 MAX_SIZE_PX = 8192
+MAX_EXAGGERATION = 10.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class FaceConfig:
     """Window size when not fullscreen."""
     height_px: int = 480
     fps: float = 30.0
+    exaggerate: float | None = None
+    """Mouth and jaw gain (1 = as measured); None: the style's."""
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,7 @@ def _face(r: _Reader) -> FaceConfig:
         width_px=r.integer("width_px", 800, 16, MAX_SIZE_PX),  # type: ignore[arg-type]
         height_px=r.integer("height_px", 480, 16, MAX_SIZE_PX),  # type: ignore[arg-type]
         fps=r.number("fps", 30.0, 1.0, MAX_FPS),
+        exaggerate=r.number("exaggerate", 1.0, 0.0, MAX_EXAGGERATION) if "exaggerate" in r.table else None,
     )
 
 

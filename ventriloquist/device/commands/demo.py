@@ -3,8 +3,8 @@
 Live when a microphone and a screen are both there (and no --offscreen): the face fills the screen
 and follows your voice (Esc, q, Ctrl-C or SIGTERM ends it). Otherwise the shipped sample recording
 (ventriloquist/device/samples/hello.wav, or --source FILE) is rendered offscreen to an MP4 (default out/demo.mp4
-under the current folder) plus a PNG still of the frame where the mouth is widest, and the paths are
-printed.
+under the current folder) plus a PNG still of the frame where the mouth is widest and a strip of
+frames around it (out/demo_strip.png), and the paths are printed.
 
 A microphone is there when PyAudio lists a device with input channels. A screen is there when
 SDL_VIDEODRIVER is not "dummy"/"offscreen" and any of: $DISPLAY or $WAYLAND_DISPLAY is set; a
@@ -26,6 +26,10 @@ DEFAULT_OUT = Path("out") / "demo.mp4"
 OFFSCREEN_DRIVERS = ("dummy", "offscreen")
 """SDL video drivers that draw nowhere: with one of these asked for, there is no screen to use."""
 OPEN_JAW_FAP = 3
+STRIP_FRAMES = 8
+STRIP_STEP_S = 0.1
+STRIP_LEAD_S = 0.4
+"""The strip of frames (out/demo_strip.png) starts this long before the widest mouth."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -80,6 +84,7 @@ def run_live(args: argparse.Namespace) -> int:
     argv += ["--bundle", args.bundle] if args.bundle else []
     argv += ["--no-idle"] if args.no_idle else []
     argv += ["--no-smoothing"] if args.no_smoothing else []
+    argv += ["--exaggerate", str(args.exaggerate)] if args.exaggerate is not None else []
     print("demo: live face from the microphone; speak! (Esc, q or Ctrl-C ends it)", flush=True)
     return run_cmd.run(parser.parse_args(argv))
 
@@ -91,7 +96,7 @@ def run_offscreen(args: argparse.Namespace, audio: Path) -> int:
     from ventriloquist.device.commands.render import make_face, render_file
     from ventriloquist.device.commands.run import build_pipeline
     from ventriloquist.device.errors import VentriloquistError
-    from ventriloquist.device.face.video import save_png
+    from ventriloquist.device.face.video import save_png, save_strip
 
     out = Path(args.out) if args.out else DEFAULT_OUT
     if out.suffix.lower() != ".mp4":
@@ -105,9 +110,13 @@ def run_offscreen(args: argparse.Namespace, audio: Path) -> int:
     index = int(np.argmax(jaw)) if np.ptp(jaw) > 0 else len(frames) // 2
     still = save_png(dict(zip(frames.faps, frames.values[index].tolist(), strict=True)), out.with_suffix(".png"),
                      face=face)
+    last_start_s = frames.times_s[-1] - (STRIP_FRAMES - 1) * STRIP_STEP_S
+    start_s = max(0.0, min(frames.times_s[index] - STRIP_LEAD_S, last_start_s))
+    strip = save_strip(frames, start_s + np.arange(STRIP_FRAMES) * STRIP_STEP_S,
+                       out.with_name(f"{out.stem}_strip.png"), face)
     width, height = face.size
-    print(f"demo: wrote {out} ({len(frames) / args.fps:.1f} s, {width}x{height}, {args.fps} fps) and {still} "
-          f"(the frame at {frames.times_s[index]:.2f} s)")
+    print(f"demo: wrote {out} ({len(frames) / args.fps:.1f} s, {width}x{height}, {args.fps} fps), {still} "
+          f"(the frame at {frames.times_s[index]:.2f} s) and {strip} ({STRIP_FRAMES} frames, {STRIP_STEP_S:g} s apart)")
     return 0
 
 

@@ -13,7 +13,7 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
-from ventriloquist.device.commands.run import FACE_STYLE, add_pipeline_arguments
+from ventriloquist.device.commands.run import FACE_STYLE, add_pipeline_arguments, exaggeration
 
 VIDEO_FPS = 30
 
@@ -33,6 +33,8 @@ def add_face_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=parse_size, metavar="WxH",
                         help="video size in pixels, both even (default: 480x320, or the photo's size)")
     parser.add_argument("--fps", type=int, default=VIDEO_FPS, help="video frames per second (default: %(default)s)")
+    parser.add_argument("--exaggerate", type=exaggeration, metavar="GAIN", help="mouth and jaw gain: 1 = as "
+                        "measured (default: the style's for the cartoon, 1 for a photo)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,18 +89,22 @@ class FrameCollector:
 
 
 def make_face(args: argparse.Namespace):
-    """CartoonFace of --style at --size, or PhotoFace of --photo/--points."""
+    """CartoonFace of --style at --size, or PhotoFace of --photo/--points; --exaggerate sets the mouth's gain."""
     from ventriloquist.device.errors import VentriloquistError
     from ventriloquist.device.face import CartoonFace
+    from ventriloquist.device.face.video import DEFAULT_SIZE
 
     photo = getattr(args, "photo", None)
     if photo is None:
-        return CartoonFace(args.style, args.size) if args.size else CartoonFace(args.style)
+        return CartoonFace(args.style, args.size or DEFAULT_SIZE, args.exaggerate)
     if not args.points:
         raise VentriloquistError("--photo needs --points JSON (the photo's neutral feature points)")
     from ventriloquist.device.face.photo_warp import PhotoFace
 
-    return PhotoFace(photo, args.points, style=args.style, size=args.size)
+    face = PhotoFace(photo, args.points, style=args.style, size=args.size)
+    if args.exaggerate is not None:
+        face.geometry.exaggeration = args.exaggerate
+    return face
 
 
 def render_file(pipeline, audio_path: str | Path, out_path: str | Path, face, fps: int = VIDEO_FPS,

@@ -23,6 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ventriloquist.device.bundle import SHIPPED_BUNDLE
+from ventriloquist.device.config import MAX_EXAGGERATION
 
 FACE_FPS = 30.0
 FACE_STYLE = "classic"
@@ -36,6 +37,17 @@ BROW_DRIFT_AT_FULL_MOTION_FAPU = 40.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 KIOSK_DISPLAY_WAIT_S = 60.0
 """How long a fullscreen face waits for a display (the units' TimeoutStartSec is 90 s)."""
+
+
+def exaggeration(text: str) -> float:
+    """--exaggerate GAIN: a number from 0 to MAX_EXAGGERATION."""
+    try:
+        gain = float(text)
+    except ValueError:
+        gain = -1.0
+    if not 0 <= gain <= MAX_EXAGGERATION:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to {MAX_EXAGGERATION:g}, not {text!r}")
+    return gain
 
 
 def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
@@ -110,6 +122,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--windowed", action="store_true", default=None,
                         help="face in a window instead of fullscreen")
     parser.add_argument("--fps", type=float, help=f"face frames per second (default: the config's, else {FACE_FPS:g})")
+    parser.add_argument("--exaggerate", type=exaggeration, metavar="GAIN",
+                        help="mouth and jaw gain of the face: 1 = as measured (default: config, else style)")
     parser.add_argument("--servos", metavar="CONFIG", help="drive servos with this servo config (TOML)")
     parser.add_argument("--fap-out", action="append", default=[], metavar="FILE",
                         help="also write FAPs to FILE (.fap, .csv, .json, .tsv, .rhubarb.json); repeatable")
@@ -140,6 +154,7 @@ def resolve(args: argparse.Namespace, config=None) -> argparse.Namespace:
     out.fullscreen = not args.windowed if args.windowed is not None else (face.fullscreen if face else True)
     out.face_size = (face.width_px, face.height_px) if face and not out.fullscreen else None
     out.fps = args.fps if args.fps is not None else (face.fps if face else FACE_FPS)
+    out.exaggerate = args.exaggerate if args.exaggerate is not None else (face.exaggerate if face else None)
     configured_servos = config.servos.config if config is not None else None
     out.servos = args.servos or (str(configured_servos) if configured_servos else None)
     configured_stream = config.stream.target if config is not None else None
@@ -195,7 +210,7 @@ def make_sinks(args: argparse.Namespace) -> list:
             display = KioskDisplay(size=args.face_size, fullscreen=args.fullscreen,
                                    wait_s=KIOSK_DISPLAY_WAIT_S if args.fullscreen else 0.0,
                                    fallback_offscreen=not args.fullscreen)
-            face = CartoonFace(args.face, display.size) if args.face_size else CartoonFace(args.face)
+            face = CartoonFace(args.face, display.size, args.exaggerate)
             sinks.append(WrappedSink(FaceSink(face, display), args.fps))
     except BaseException:
         for sink in sinks:

@@ -33,11 +33,13 @@ def _mix(a, b, t: float) -> tuple[int, int, int]:
 
 
 class CartoonFace:
-    """A cartoon face of one style, drawn at `size` pixels (width, height)."""
+    """A cartoon face of one style, drawn at `size` pixels (width, height); `exaggeration` overrides the style's."""
 
-    def __init__(self, style: FaceStyle | str = "classic", size: tuple[int, int] = (480, 320)):
+    def __init__(self, style: FaceStyle | str = "classic", size: tuple[int, int] = (480, 320),
+                 exaggeration: float | None = None):
         self.style = load_style(style)
-        self.geometry = FaceGeometry(neutral_points(self.style))
+        gain = self.style.exaggeration if exaggeration is None else exaggeration
+        self.geometry = FaceGeometry(neutral_points(self.style), gain)
         self.size = (0, 0)
         self._lip_line = _mix(self.style.lip, self.style.outline, 0.45)
         self._layout(size)

@@ -5,6 +5,7 @@ Face units: the head is about 2 units tall, origin at its centre, +x = the face'
 proportions; the FAPU are measured on them with `ventriloquist.device.fap.fapu_from_feature_points`, and
 each FAP moves its feature point by value x FAPU along its MPEG-4 direction. The jaw does not
 carry the lips: the lip FAPs alone set the lip opening (the chin only moves out of their way).
+A face may exaggerate the mouth (`exaggeration`), so speech reads at a glance on a small screen.
 """
 
 from __future__ import annotations
@@ -35,6 +36,20 @@ HEAD_DEPTH_MNS0 = 1.25
 """MNS0 the features shift per radian of head yaw / pitch (a flat parallax)."""
 PUPIL_RATIO = 0.45
 """Pupil diameter over iris diameter (= IRISD0) at rest."""
+EXAGGERATED_FAPS = frozenset((3, 4, 5, 6, 7, 8, 9, 10, 11, 16, 17, 51, 52, 53, 54, 55, 56, 57, 58))
+"""Jaw, lip opening, stretch and protrusion: what a viewer reads speech from. Lip-corner raising is left
+as it is, so an exaggerated face does not turn into a grimace."""
+EXAGGERATION_DEAD_ZONE_FAPU = 100.0
+"""Motions up to this size are kept as they are, so lips that close (p, b, m) still close."""
+
+
+def exaggerate(faps: dict[int, float], gain: float) -> dict[int, float]:
+    """Mouth FAPs beyond the dead zone scaled by `gain` (1 = as measured); the rest untouched."""
+    if gain == 1.0:
+        return faps
+    dead = EXAGGERATION_DEAD_ZONE_FAPU
+    return {k: math.copysign(dead + gain * (abs(v) - dead), v) if k in EXAGGERATED_FAPS and abs(v) > dead else v
+            for k, v in faps.items()}
 
 
 @dataclass(frozen=True)
@@ -112,11 +127,13 @@ class FaceGeometry:
 
     `neutral` maps point names to (x, y) with +x = the face's left and +y = up, in any length
     unit (face units for the cartoon, pixels for a photo). It must hold the FAPU points, the
-    lip points 2.2-2.9 and 8.1-8.8 and the chin 2.1; others are optional.
+    lip points 2.2-2.9 and 8.1-8.8 and the chin 2.1; others are optional. `exaggeration` is the mouth's
+    gain (see `exaggerate`): 1 for a photo as measured, more for a cartoon seen across a room.
     """
 
-    def __init__(self, neutral: dict[str, tuple[float, float]]):
+    def __init__(self, neutral: dict[str, tuple[float, float]], exaggeration: float = 1.0):
         self.neutral = {k: np.array(v[:2], float) for k, v in neutral.items()}
+        self.exaggeration = exaggeration
         self.fapu: Fapu = fapu_from_feature_points(neutral)
         self.mns0 = self.fapu.mns * FAPU_DIVISOR
         self.moves: dict[int, tuple[str, np.ndarray]] = {
@@ -128,7 +145,7 @@ class FaceGeometry:
 
     def pose(self, faps: dict[int, float]) -> Pose:
         """The face for one FAP vector (FAP number -> value in FAPU; missing = neutral)."""
-        v = complete_faps(faps)
+        v = exaggerate(complete_faps(faps), self.exaggeration)
         pts = {k: p.copy() for k, p in self.neutral.items()}
         for fap, value in v.items():
             if fap in self.moves:

@@ -75,6 +75,8 @@ class FaceStyle:
     chin_y: float = -0.95
     blush_alpha: int = 140
     """0 (no blush) .. 255."""
+    exaggeration: float = 2.5
+    """Gain on the mouth and jaw motion (a ratio, not a length): 1 = as measured; more reads across a room."""
 
 
 _COLOR_KEYS = tuple(f.name for f in fields(FaceStyle) if f.type == "Color")

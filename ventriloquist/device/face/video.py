@@ -27,6 +27,10 @@ from ventriloquist.device.values import FapFrames
 
 DEFAULT_SIZE = (480, 320)
 DEFAULT_FPS = 30
+STRIP_SCALE = 0.5
+"""Each frame of a strip at this share of the face's size."""
+STRIP_LABEL_PX = 22
+STRIP_LABEL_COLOR = (225, 225, 225)
 
 
 def faps_at(frames: FapFrames, t_s: np.ndarray) -> np.ndarray:
@@ -102,13 +106,32 @@ def render_video(frames: FapFrames, audio_path: str | Path, out_path: str | Path
     return out_path
 
 
+def _write_png(surface: pygame.Surface, path: str | Path) -> Path:
+    buffer = io.BytesIO()
+    pygame.image.save(surface, buffer, "png")
+    write_bytes(path, buffer.getvalue())
+    return Path(path)
+
+
 def save_png(faps: dict[int, float], path: str | Path, style: FaceStyle | str = "classic",
              size: tuple[int, int] = DEFAULT_SIZE, face=None) -> Path:
     """One frame from a FAP vector (FAP number -> FAPU) as a PNG, written atomically."""
-    buffer = io.BytesIO()
-    pygame.image.save(_face(face, style, size).render_frame(faps), buffer, "png")
-    write_bytes(path, buffer.getvalue())
-    return Path(path)
+    return _write_png(_face(face, style, size).render_frame(faps), path)
+
+
+def save_strip(frames: FapFrames, times_s: np.ndarray, path: str | Path, face, scale: float = STRIP_SCALE) -> Path:
+    """The frames at `times_s` side by side, each labelled with its time, as one PNG: a video at a glance."""
+    width, height = round(face.size[0] * scale), round(face.size[1] * scale)
+    sheet = pygame.Surface((width * len(times_s), height + STRIP_LABEL_PX))
+    sheet.fill(face.style.background)
+    pygame.font.init()
+    font = pygame.font.Font(None, STRIP_LABEL_PX)
+    for i, (t_s, row) in enumerate(zip(times_s, faps_at(frames, np.asarray(times_s)), strict=True)):
+        frame = face.render_frame(dict(zip(frames.faps, row.tolist(), strict=True)))
+        sheet.blit(pygame.transform.smoothscale(frame, (width, height)), (i * width, 0))
+        label = font.render(f"{t_s:.1f} s", True, STRIP_LABEL_COLOR)
+        sheet.blit(label, label.get_rect(center=(i * width + width / 2, height + STRIP_LABEL_PX / 2)))
+    return _write_png(sheet, path)
 
 
 def dump_png(frames: FapFrames, out_dir: str | Path, every: int = 1, style: FaceStyle | str = "classic",

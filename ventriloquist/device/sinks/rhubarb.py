@@ -1,7 +1,10 @@
 """Mouth cues in Rhubarb Lip Sync's TSV and JSON layouts, so tools that import Rhubarb output read ours.
 
-TSV: `<start>\t<shape>` per cue, then `<end>\tX`, times with two decimals (Rhubarb's exporter).
-JSON: {"metadata": {"soundFile", "duration"}, "mouthCues": [{"start", "end", "value"}]}.
+Written the way Rhubarb's own exporters write them (rhubarb/src/exporters/TsvExporter.cpp, JsonExporter.cpp):
+times in whole centiseconds printed with two decimals; cues contiguous from 0.00, no two neighbours with the
+same shape (Rhubarb's JoiningTimeline), none empty.
+TSV: `<start>\t<shape>` per cue, then `<end>\tX`.
+JSON: the exporter's exact text, one cue per line; an empty animation is one zero-length X cue.
 Shapes come from ventriloquist.device.mapping.mouth_shapes (rules documented there).
 """
 
@@ -19,6 +22,31 @@ from ventriloquist.device.values import FapFrames
 
 MIN_CUE_S = 0.04
 """Shorter shape runs join the previous cue (Rhubarb avoids sub-frame flicker the same way)."""
+
+
+def centisecond_cues(cues: list[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
+    """Cues on Rhubarb's centisecond clock: a cue that rounds to nothing goes, equal neighbours join."""
+    out: list[tuple[float, float, str]] = []
+    for start_s, end_s, shape in cues:
+        a, b = round(start_s * 100) / 100, round(end_s * 100) / 100
+        if b <= a:
+            continue  # its neighbours already meet at a == b
+        if out and out[-1][2] == shape:
+            out[-1] = (out[-1][0], b, shape)
+        else:
+            out.append((a, b, shape))
+    return out
+
+
+def rhubarb_json(cues: list[tuple[float, float, str]], sound_file: str) -> str:
+    """The text Rhubarb's JsonExporter writes for these cues (its layout, its number format)."""
+    lines = [f'    {{ "start": {a:.2f}, "end": {b:.2f}, "value": "{v}" }}' for a, b, v in cues]
+    return (
+        '{\n  "metadata": {\n'
+        f'    "soundFile": {json.dumps(sound_file)},\n'
+        f'    "duration": {cues[-1][1]:.2f}\n'
+        '  },\n  "mouthCues": [\n' + ",\n".join(lines) + "\n  ]\n}\n"
+    )
 
 
 class RhubarbSink(Sink):
@@ -45,7 +73,7 @@ class RhubarbSink(Sink):
             times_s[0] = 0.0  # the first cue starts with the audio
         audio_end_s = self.t_end_s - self.t_origin_s if self.t_end_s is not None else 0.0
         end_s = max(audio_end_s, float(times_s[-1]) if len(times_s) else 0.0)
-        return shape_cues(times_s, shapes, end_s, MIN_CUE_S)
+        return centisecond_cues(shape_cues(times_s, shapes, end_s, MIN_CUE_S))
 
     def close(self) -> None:
         if self.done:
@@ -54,11 +82,7 @@ class RhubarbSink(Sink):
         cues = self.cues()
         end_s = cues[-1][1] if cues else 0.0
         if self.layout == "json":
-            doc = {
-                "metadata": {"soundFile": self.sound_file, "duration": round(end_s, 2)},
-                "mouthCues": [{"start": round(a, 2), "end": round(b, 2), "value": v} for a, b, v in cues],
-            }
-            atomic.write_text(self.path, json.dumps(doc, indent=2) + "\n")
+            atomic.write_text(self.path, rhubarb_json(cues or [(0.0, 0.0, "X")], self.sound_file))
         else:
             lines = [f"{a:.2f}\t{v}" for a, _, v in cues] + [f"{end_s:.2f}\tX"]
             atomic.write_text(self.path, "\n".join(lines) + "\n")

@@ -3,8 +3,9 @@
 Two wire formats, one datagram per frame:
   json  one JSON object + newline (time, t_capture, faps by MPEG-4 name, arkit, visemes)
   osc   one OSC 1.0 bundle: /ventriloquist/time f, /ventriloquist/fap/<name> f per FAP,
-        /ventriloquist/viseme/<name> f per viseme, and the ARKit weights as VMC-protocol blendshapes
-        (/VMC/Ext/Blend/Val s f per name, then /VMC/Ext/Blend/Apply), which VSeeFace-style tools read.
+        /ventriloquist/viseme/<name> f per viseme, and VMC-protocol blendshapes (/VMC/Ext/Blend/Val s f per
+        name, then /VMC/Ext/Blend/Apply) which VSeeFace-style tools read: the ARKit weights ("perfect sync"
+        avatars) and the VRM 0.x preset clips A I U E O Blink_L Blink_R (every VRM avatar has those).
 A send that fails (no route, buffer full) is counted and dropped; it never stops the face.
 """
 
@@ -23,6 +24,11 @@ DEFAULT_RATE_HZ = 60.0
 PROTOCOLS = ("json", "osc")
 OSC_IMMEDIATE = 1
 """OSC time tag meaning 'now'."""
+VRM_CLIPS = {
+    "A": ("visemes", "aa"), "I": ("visemes", "ih"), "U": ("visemes", "ou"), "E": ("visemes", "E"),
+    "O": ("visemes", "oh"), "Blink_L": ("arkit", "eyeBlinkLeft"), "Blink_R": ("arkit", "eyeBlinkRight"),
+}
+"""VRM 0.x preset clip -> the record field it follows, so an avatar without ARKit clips still talks and blinks."""
 
 
 def _osc_pad(data: bytes) -> bytes:
@@ -83,6 +89,8 @@ class UdpSink(Sink):
         messages += [osc_message(f"/ventriloquist/fap/{k}", float(v)) for k, v in record["faps"].items()]
         messages += [osc_message(f"/ventriloquist/viseme/{k}", float(v)) for k, v in record["visemes"].items()]
         messages += [osc_message("/VMC/Ext/Blend/Val", k, float(v)) for k, v in record["arkit"].items()]
+        messages += [osc_message("/VMC/Ext/Blend/Val", clip, float(record[part][name]))
+                     for clip, (part, name) in VRM_CLIPS.items()]
         messages.append(osc_message("/VMC/Ext/Blend/Apply"))
         return osc_bundle(messages)
 

@@ -38,7 +38,7 @@ def map_dask(fn: Callable, tasks: list, jobs: int) -> Iterator:
     except ImportError:
         raise VentriloquistError(f"--engine dask needs Dask: {INSTALL_HINTS['dask']}") from None
     address = os.environ.get(DASK_ADDRESS_ENV)
-    cluster = None if address else LocalCluster(n_workers=max(1, jobs), threads_per_worker=1)
+    cluster = None if address else LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, dashboard_address=":0")
     client = Client(address or cluster)
     try:
         for future in dask_completed(client.map(fn, tasks, pure=False)):
@@ -56,12 +56,18 @@ def map_ray(fn: Callable, tasks: list, jobs: int) -> Iterator:
     except ImportError:
         raise VentriloquistError(f"--engine ray needs Ray: {INSTALL_HINTS['ray']}") from None
     address = os.environ.get(RAY_ADDRESS_ENV)
-    ray.init(address=address, num_cpus=None if address else max(1, jobs), ignore_reinit_error=True)
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(address=address, num_cpus=None if address else max(1, jobs), include_dashboard=False)
     remote = ray.remote(num_cpus=1)(fn)
     pending = [remote.remote(task) for task in tasks]
-    while pending:
-        done, pending = ray.wait(pending, num_returns=1)
-        yield ray.get(done[0])
+    try:
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(done[0])
+    finally:  # Ray ends a driver's unfinished tasks when it leaves; their files are written atomically or not at all
+        if started_here:
+            ray.shutdown()
 
 
 ENGINES: dict[str, Callable[[Callable, list, int], Iterator]] = {"local": map_local, "dask": map_dask, "ray": map_ray}
