@@ -148,3 +148,24 @@ def test_revoicing_scales_pitch_and_tempo_and_keeps_loudness():
         return np.median(f0[f0 > 0])
 
     assert median_f0(y) / median_f0(x) == pytest.approx(1.5, rel=0.08)
+
+
+def test_each_speakers_targets_are_mapped_onto_the_largest_speakers_scale():
+    import dataclasses
+
+    from ventriloquist.training.train import match_targets
+
+    @dataclasses.dataclass(frozen=True)
+    class Clip:
+        id: str
+        copy: int
+        targets: np.ndarray
+        valid: np.ndarray
+
+    rng = np.random.default_rng(0)
+    big = Clip("big/1", 0, rng.normal(10.0, 5.0, size=(2000, 2)).astype(np.float32), np.ones(2000, bool))
+    small = Clip("small/1", 0, rng.normal(-3.0, 0.5, size=(300, 2)).astype(np.float32), np.ones(300, bool))
+    first, rest = match_targets([big, small], {"big/1": "big", "small/1": "small"}, 1)
+    np.testing.assert_allclose(first[0].targets, big.targets, atol=1e-4)  # the reference stays as it was
+    np.testing.assert_allclose(rest[0].targets.mean(0), big.targets.mean(0), atol=1e-3)
+    np.testing.assert_allclose(rest[0].targets.std(0), big.targets.std(0), rtol=1e-3)

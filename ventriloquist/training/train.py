@@ -57,6 +57,9 @@ class TrainSettings:
     augmentation: Augmentation = NO_AUGMENTATION
     val_fraction: float = 0.1
     """Share kept for early stopping: of a large speaker's clips, and of the small speakers as whole people."""
+    match_speaker_targets: bool = False
+    """Map each speaker's FAP targets to the largest speaker's mean and spread per FAP: trackers and faces
+    differ in how far they measure a lip moving, and the net should not learn those scales as voices."""
     speaker_balance: float = 1.0
     """Each speaker's share of the training loss grows as (its frames) ** this: 1 weighs every frame
     alike (one speaker with an hour drowns ten with a minute each), 0 weighs every speaker alike."""
@@ -151,6 +154,25 @@ def _pick(groups: list[str], fraction: float, rng: np.random.Generator) -> list[
     return [groups[i] for i in order[: round(fraction * len(groups))]]
 
 
+def match_targets(clips: list, speaker_of: dict[str, str], n_first: int) -> tuple[list, list]:
+    """Targets of every speaker mapped onto the largest speaker's per-FAP mean and spread (clean frames set the
+    statistics); returns the clips split again at n_first."""
+    from dataclasses import replace as replace_clip
+
+    stats = {}
+    for who in {speaker_of[c.id] for c in clips}:
+        rows = np.concatenate([c.targets[c.valid] for c in clips if c.copy == 0 and speaker_of[c.id] == who])
+        if len(rows) > 1:
+            stats[who] = (rows.mean(0), np.maximum(rows.std(0), 1e-6), len(rows))
+    ref_mean, ref_std, _ = max(stats.values(), key=lambda m: m[2])
+    out = []
+    for c in clips:
+        mean, std, _ = stats.get(speaker_of[c.id], (ref_mean, ref_std, 0))
+        mapped = np.where(c.valid[:, None], (c.targets - mean) / std * ref_std + ref_mean, 0.0)
+        out.append(replace_clip(c, targets=mapped.astype(np.float32)))
+    return out[:n_first], out[n_first:]
+
+
 def speaker_weights(speakers: np.ndarray, balance: float) -> np.ndarray:
     """Per-frame loss weights, mean 1: speaker s's frames share a total proportional to n_s ** balance."""
     names, index, counts = np.unique(speakers, return_inverse=True, return_counts=True)
@@ -185,6 +207,9 @@ def train(corpus_dirs: list[Path], out_dir: Path, s: TrainSettings, *, jobs: int
                            desc="fit features")
     val_clips = load_clips(val_entries, frontend, s.augmentation, seed=s.seed + 1, cache_dir=cache, jobs=jobs,
                            desc="validation features")
+    if s.match_speaker_targets:
+        speaker_of_clip = {e.id: e.speaker for e in train_entries}
+        fit_clips, val_clips = match_targets(fit_clips + val_clips, speaker_of_clip, len(fit_clips))
     clean = np.concatenate([c.targets[c.valid] for c in fit_clips if c.copy == 0])
     pool = _sample(clean, PAPER_SAMPLES, s.seed)
     table1 = sweep(pool, ANIMATION_SUBSET, TABLE1_MIN_SAMPLES, s.isodata)
