@@ -109,6 +109,7 @@ def bundle_from_run(run_dir, name: str | None = None):
         "preset": run["preset"]["name"],
         "seed": run["preset"]["seed"],
         "trained_on": run["corpus"],
+        "sources": {c: _corpus_sources(Path(c)) for c in run["corpus"]},
         "speakers": run["speakers"],
         "licences": run["licences"],
         "clips": {k: len(v) for k, v in run["clips"].items()},
@@ -134,6 +135,13 @@ def bundle_from_run(run_dir, name: str | None = None):
     with np.load(run_dir / "check.npz") as z:
         check = fap_check(bundle, scorer, z["inputs"], z["targets"])
     return replace(bundle, provenance={**provenance, "quantisation_check": check}), check
+
+
+def _corpus_sources(corpus: Path) -> list[str]:
+    """The `corpus prepare` sources a corpus was made from (empty when its corpus.json is gone)."""
+    from ventriloquist.training.corpus.manifest import load_corpus_info
+
+    return list(load_corpus_info(corpus).get("sources", [])) if corpus.is_dir() else []
 
 
 GRID_CREDIT = ("GRID audio-visual corpus, CC BY 4.0 — Cooke, Barker, Cunningham, Shao (2006), "
@@ -163,17 +171,16 @@ def model_card(bundle, evaluation: dict | None, wall_s: float | None) -> str:
         "",
         "## Reproduce",
         "```",
-        "ventriloquist corpus prepare grid:../shared/data/grid_s1 grid:../shared/data/grid_speakers \\",
-        "    ema:../shared/data/ema --out CORPUS",
-        f"ventriloquist train CORPUS --out RUN --preset {p.get('preset')} --seed {p.get('seed', 0)} --export BUNDLE",
+        *_reproduce(p),
         "```",
         "",
         "## Credits and licence of the training data",
         *(f"- {GRID_CREDIT}" if "Cooke" in lic else f"- {lic}" for lic in p.get("licences", [])),
         "",
         "## Limits",
-        "- One training speaker (GRID s1, male, British English, studio audio); other voices are the weak spot "
-        "(see the goals below; four EMA utterances and five GRID speakers make small, noisy test sets).",
+        f"- {len(p.get('speakers', []))} training speaker(s), most of the speech from GRID s1 (male, British "
+        "English, studio audio); other voices remain the weak spot (see the goals below; four EMA utterances and "
+        "five GRID speakers make small, noisy test sets, the dev set 32 clips of 23 people).",
         "- eq. (1) is in FAPU² over all FAPs, eyelids included (blinks dominate it; 'mouth' is jaw and lips only).",
         "- GRID has word alignments only: its phones are espeak-ng pronunciations spread evenly over each word.",
         "",
@@ -190,6 +197,17 @@ def model_card(bundle, evaluation: dict | None, wall_s: float | None) -> str:
         lines += ["## Evaluation (device pipeline, vs the loudness 'jaw flapper')", "",
                   results_markdown({bundle.name: evaluation})]
     return "\n".join(lines) + "\n"
+
+
+def _reproduce(p: dict) -> list[str]:
+    """`corpus prepare` per training corpus (from its recorded sources), then `train`."""
+    sources = p.get("sources") or {}
+    names = [f"CORPUS{i + 1}" for i in range(len(sources))] or ["CORPUS"]
+    lines = [f"ventriloquist corpus prepare {' '.join(srcs)} --out {name}"
+             for name, srcs in zip(names, sources.values(), strict=False) if srcs]
+    lines.append(f"ventriloquist train {' '.join(names)} --out RUN --preset {p.get('preset')} "
+                 f"--seed {p.get('seed', 0)} --export BUNDLE")
+    return lines
 
 
 def export_and_evaluate(run_dir: Path, out: Path, corpora: list[Path], *, name: str | None = None,

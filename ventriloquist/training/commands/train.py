@@ -14,14 +14,17 @@ from pathlib import Path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ventriloquist.device.frontend import PRESETS
+    from ventriloquist.training.train import PRESETS as TRAIN_PRESETS
 
     parser.epilog = "feature presets (algorithmic latency = half a window + future context):\n" + "\n".join(
         f"  {settings.describe()}" for settings in PRESETS.values()
     )
     parser.add_argument("corpus", nargs="+", type=Path, help="prepared corpus folder(s) (`corpus prepare`)")
     parser.add_argument("--out", required=True, type=Path, help="run folder to write (model, patterns, report)")
-    parser.add_argument("--preset", default="default", choices=("default", "paper"),
-                        help="default: MFCC, softmax pattern blend; paper: LPC + RASTA-PLP, 108-80-5 binary BP net")
+    parser.add_argument("--preset", default="default", choices=tuple(TRAIN_PRESETS),
+                        help="default: MFCC, softmax pattern blend; voices: the same on running-normalised "
+                             "features, speakers balanced, s1 re-voiced; paper: LPC + RASTA-PLP, 108-80-5 "
+                             "binary BP net")
     parser.add_argument("--seed", type=int, default=0, help="seed for splits, clustering, augmentation, weights")
     parser.add_argument("--jobs", type=int, default=2, help="feature-extraction processes")
     parser.add_argument("--max-clips", type=int, help="use only the first N training clips (quick runs, tests)")
