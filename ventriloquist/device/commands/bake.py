@@ -28,20 +28,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def make_sinks(args: argparse.Namespace) -> list:
     from ventriloquist.device.sinks import file_sink
+    from ventriloquist.device.sinks.base import abort_on_error
 
     sound = Path(args.audio).name
-    sinks = []
-    for path in args.out:
-        if args.servos and path.lower().endswith(".csv"):
-            from ventriloquist.device.sinks.adapters import ServoSink
-            from ventriloquist.firmware_bridge.servo_config import load_servo_config
-            from ventriloquist.firmware_bridge.servo_map import ServoCsvSink, ServoMapper
+    with abort_on_error([]) as sinks:
+        for path in args.out:
+            if args.servos and path.lower().endswith(".csv"):
+                from ventriloquist.device.sinks.adapters import ServoSink
+                from ventriloquist.firmware_bridge.servo_config import load_servo_config
+                from ventriloquist.firmware_bridge.servo_map import ServoCsvSink, ServoMapper
 
-            config = load_servo_config(args.servos)
-            sinks.append(ServoSink(ServoMapper(config), ServoCsvSink(path, config.names)))
-        else:
-            sinks.append(file_sink(path, rate_hz=None if path.lower().endswith(".fap") else args.rate,
-                                   sound_file=sound))
+                config = load_servo_config(args.servos)
+                sinks.append(ServoSink(ServoMapper(config), ServoCsvSink(path, config.names)))
+            else:
+                sinks.append(file_sink(path, rate_hz=None if path.lower().endswith(".fap") else args.rate,
+                                       sound_file=sound))
     return sinks
 
 
@@ -51,14 +52,20 @@ def bake_file(pipeline, audio_path: str | Path, sinks: list):
     Frame times are seconds from the file's first sample.
     """
     from ventriloquist.device.engine import Engine
+    from ventriloquist.device.sinks.base import abort_on_error
     from ventriloquist.device.sources.file import FileSource
 
-    return Engine(pipeline, sinks).run(FileSource(audio_path, chunk_s=BAKE_CHUNK_S))
+    with abort_on_error(sinks):
+        source = FileSource(audio_path, chunk_s=BAKE_CHUNK_S)
+    return Engine(pipeline, sinks).run(source)
 
 
 def run(args: argparse.Namespace) -> int:
     import logging
 
+    from ventriloquist.device.outputs import check_output_files
+
+    check_output_files(args.out, [args.audio, *([args.servos] if args.servos else [])])
     counters = bake_file(build_pipeline(args), args.audio, make_sinks(args))
     logging.getLogger("ventriloquist.device.bake").info(
         "baked %s -> %s (%s)", args.audio, ", ".join(args.out), counters.summary())

@@ -173,10 +173,10 @@ def make_sinks(args: argparse.Namespace) -> list:
     """The outputs of resolved `args`; on a failure the ones already opened are closed again."""
     from ventriloquist.device.sinks import file_sink, stream_sink
     from ventriloquist.device.sinks.adapters import ServoSink, WrappedSink
+    from ventriloquist.device.sinks.base import abort_on_error
 
     sound = Path(args.source).name if args.source not in ("mic", "-") else ""
-    sinks: list = []
-    try:
+    with abort_on_error([]) as sinks:
         sinks += [file_sink(path, sound_file=sound) for path in args.fap_out]
         sinks += [stream_sink(target, args.stream_rate) for target in args.stream]
         if args.servos:
@@ -197,10 +197,6 @@ def make_sinks(args: argparse.Namespace) -> list:
                                    fallback_offscreen=not args.fullscreen)
             face = CartoonFace(args.face, display.size) if args.face_size else CartoonFace(args.face)
             sinks.append(WrappedSink(FaceSink(face, display), args.fps))
-    except BaseException:
-        for sink in sinks:
-            sink.abort()
-        raise
     return sinks
 
 
@@ -271,6 +267,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ventriloquist.device.config import load_config
     from ventriloquist.device.engine import Engine
+    from ventriloquist.device.outputs import check_output_files
     from ventriloquist.device.watchdog import SystemdNotifier
 
     log = logging.getLogger("ventriloquist.device.run")
@@ -278,6 +275,8 @@ def run(args: argparse.Namespace) -> int:
     with StopOnSignal() as stopper:
         config = load_config(args.config) if args.config else None
         args = resolve(args, config)
+        inputs = [path for path in (args.source, args.config, args.servos) if path and path not in ("mic", "-")]
+        check_output_files(args.fap_out, inputs, option="--fap-out")
         pipeline = build_pipeline(args, config)
         source = make_source(args, pipeline)
         if args.seconds is not None:

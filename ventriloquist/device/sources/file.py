@@ -30,6 +30,10 @@ class FileSource:
     def __init__(self, path: str | Path, *, realtime: bool = False, chunk_s: float = DEFAULT_CHUNK_S) -> None:
         sf = _soundfile()
         self.path = Path(path)
+        if not self.path.exists():
+            raise VentriloquistError(f"{self.path}: no such audio file")
+        if not self.path.is_file():
+            raise VentriloquistError(f"{self.path}: not a regular file (for a pipe or stream use `run --source -`)")
         try:
             info = sf.info(str(self.path))
         except (RuntimeError, OSError) as e:  # soundfile raises LibsndfileError (a RuntimeError)

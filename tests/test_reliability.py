@@ -1,0 +1,143 @@
+"""What a hostile tester broke (issue 15), each kept broken-proof: outputs checked before any work, never over an
+input, one-line errors instead of tracebacks, and no leftovers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from ventriloquist.device.cli import main
+from ventriloquist.device.commands.demo import SAMPLE
+
+FORMATS = (".csv", ".json", ".fap", ".tsv", ".rhubarb.json")
+
+
+@pytest.fixture(scope="module")
+def talk(tmp_path_factory) -> Path:
+    """One second of the sample speech."""
+    samples, rate_hz = soundfile.read(SAMPLE, dtype="float32")
+    path = tmp_path_factory.mktemp("audio") / "talk.wav"
+    soundfile.write(path, samples[:rate_hz], rate_hz)
+    return path
+
+
+def one_line_error(capsys, *words: str) -> str:
+    err = capsys.readouterr().err
+    assert err.startswith("ventriloquist: error: ") and err.count("\n") == 1, err
+    for word in words:
+        assert word in err, err
+    return err
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+@pytest.mark.parametrize("via_link", [False, True], ids=["same-name", "symlink"])
+def test_bake_refuses_to_write_over_its_input(suffix, via_link, talk, tmp_path, capsys):
+    """Item 1: the recording renamed to an output suffix, given as --out (or through a link), stays intact."""
+    audio = tmp_path / f"t{suffix}"
+    audio.write_bytes(talk.read_bytes())
+    out = audio
+    if via_link:
+        out = tmp_path / f"link{suffix}"
+        out.symlink_to(audio)
+    assert main(["bake", str(audio), "--out", str(out)]) == 2
+    one_line_error(capsys, "is the input")
+    assert audio.read_bytes() == talk.read_bytes()
+
+
+def test_render_refuses_to_write_over_its_input(talk, tmp_path, capsys):
+    audio = tmp_path / "t.mp4"
+    audio.write_bytes(talk.read_bytes())
+    assert main(["render", str(audio), "--out", str(audio)]) == 2
+    one_line_error(capsys, "is the input")
+    assert audio.read_bytes() == talk.read_bytes()
+
+
+def test_run_refuses_a_fap_out_that_is_its_source(talk, tmp_path, capsys):
+    audio = tmp_path / "t.tsv"
+    audio.write_bytes(talk.read_bytes())
+    assert main(["run", "--source", str(audio), "--fast", "--fap-out", str(audio)]) == 2
+    one_line_error(capsys, "--fap-out", "is the input")
+    assert audio.read_bytes() == talk.read_bytes()
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_every_bake_output_is_checked_before_the_first_chunk(suffix, talk, tmp_path, capsys):
+    """Item 3: a bad second output fails at once; the good first one is not written, no temp file stays."""
+    ok, bad = tmp_path / "ok.csv", tmp_path / "nodir" / f"x{suffix}"
+    assert main(["bake", str(talk), "--out", str(ok), "--out", str(bad)]) == 2
+    one_line_error(capsys, str(bad), "does not exist")
+    assert not ok.exists() and leftovers(tmp_path) == []
+
+
+def test_run_checks_fap_outputs_before_the_session(talk, tmp_path, capsys):
+    bad = tmp_path / "nodir" / "x.tsv"
+    assert main(["run", "--source", str(talk), "--fast", "--fap-out", str(bad)]) == 2
+    one_line_error(capsys, "--fap-out", "does not exist")
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_an_output_that_is_a_folder_is_one_line(suffix, talk, tmp_path, capsys):
+    """Item 4: --out naming an existing folder, in every format and in render."""
+    folder = tmp_path / f"d{suffix}"
+    folder.mkdir()
+    assert main(["bake", str(talk), "--out", str(folder)]) == 2
+    one_line_error(capsys, "is a folder")
+    assert main(["render", str(talk), "--out", str(tmp_path)]) == 2
+    one_line_error(capsys, ".mp4")
+    mp4_folder = tmp_path / "v.mp4"
+    mp4_folder.mkdir()
+    assert main(["render", str(talk), "--out", str(mp4_folder)]) == 2
+    one_line_error(capsys, "is a folder")
+
+
+def test_the_same_output_twice_is_refused(talk, tmp_path, capsys):
+    out = tmp_path / "a.csv"
+    assert main(["bake", str(talk), "--out", str(out), "--out", f"{tmp_path}/./a.csv"]) == 2
+    one_line_error(capsys, "given twice")
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--png-dir", "FILE"], ["--png-dir", "is a file"]),
+    (["--png-dir", "/proc/x"], ["--png-dir", "cannot create"]),
+    (["--size", "100000x100000"], ["--size", "4096"]),
+    (["--fps", "-1"], ["--fps", "1..120"]),
+], ids=["png-dir-file", "png-dir-proc", "huge-size", "negative-fps"])
+def test_render_options_are_checked_first(args, words, talk, tmp_path, capsys):
+    file = tmp_path / "file.txt"
+    file.write_text("x")
+    args = [str(file) if a == "FILE" else a for a in args]
+    assert main(["render", str(talk), "--out", str(tmp_path / "v.mp4"), *args]) == 2
+    one_line_error(capsys, *words)
+    assert not (tmp_path / "v.mp4").exists()
+
+
+def test_a_pipe_and_a_missing_file_are_named(talk, tmp_path, capsys):
+    """`bake <(cat talk.wav)`: a pipe can be read only once, so it is refused by name."""
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, talk.read_bytes())  # 1 s of 16 kHz speech fits in a pipe's buffer
+    os.close(write_fd)
+    try:
+        assert main(["bake", f"/dev/fd/{read_fd}", "--out", str(tmp_path / "p.csv")]) == 2
+        one_line_error(capsys, "not a regular file")
+    finally:
+        os.close(read_fd)
+    assert main(["bake", str(tmp_path / "none.wav"), "--out", str(tmp_path / "p.csv")]) == 2
+    one_line_error(capsys, "none.wav", "no such audio file")
+    assert leftovers(tmp_path) == []
+
+
+def test_a_failed_bake_leaves_no_temporary_files(tmp_path, capsys):
+    """Item 6: audio that cannot be read, after the outputs were opened, leaves nothing behind."""
+    bad = tmp_path / "noise.wav"
+    bad.write_bytes(np.random.default_rng(0).bytes(4000))
+    assert main(["bake", str(bad), "--out", str(tmp_path / "a.csv"), "--out", str(tmp_path / "a.json")]) == 2
+    one_line_error(capsys, "noise.wav")
+    assert leftovers(tmp_path) == []
