@@ -13,7 +13,7 @@ import importlib
 import logging
 import sys
 
-from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.errors import VentriloquistError, plain_text
 
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("demo", "ventriloquist.device.commands.demo",
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return int(args._run(args) or 0)
     except VentriloquistError as e:
-        print(f"ventriloquist: error: {e}", file=sys.stderr)
+        print(f"ventriloquist: error: {plain_text(str(e))}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as e:
         extra = TRAINING_MODULES.get((e.name or "").split(".")[0])
