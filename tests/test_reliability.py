@@ -230,3 +230,47 @@ def test_error_lines_show_control_characters_as_escapes(tmp_path, capsys):
     assert main(["bake", str(name), "--out", str(tmp_path / "x.csv")]) == 2
     err = one_line_error(capsys, "no such audio file")
     assert "\x1b" not in err and "\\x1b" in err
+
+
+BAD_HOSTS = ("a..b", "a" * 64 + ".example", "-x.example", "b" * 254)
+
+
+@pytest.mark.parametrize("host", BAD_HOSTS, ids=["empty-label", "64-char-label", "leading-hyphen", "254-chars"])
+def test_a_bad_stream_host_is_one_line_on_the_command_line_and_in_the_config(host, talk, tmp_path, capsys):
+    """Item 4: the same rule for --stream and [stream] target, so config validation (and doctor) refuse what
+    `run` would crash on, and the kiosk service cannot crash-loop."""
+    from ventriloquist.device.config import load_config
+    from ventriloquist.device.errors import VentriloquistError
+
+    assert main(["run", "--source", str(talk), "--fast", f"--stream={host}:9000"]) == 2
+    one_line_error(capsys, "stream target", "host name")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[stream]\ntarget = "{host}:9000"\n')
+    with pytest.raises(VentriloquistError, match="stream.target"):
+        load_config(config)
+
+
+@pytest.mark.parametrize("target", ["127.0.0.1:9000", "[::1]:9000", "osc://localhost:9000", "my-host.local.:9"])
+def test_good_stream_targets_still_pass(target):
+    from ventriloquist.device.sinks.udp import parse_target
+
+    assert parse_target(target)[2] in (9000, 9)
+
+
+def test_a_config_rate_the_runtime_refuses_is_refused_by_validation(tmp_path):
+    """Item 7: audio.rate_hz = 96000 passed validation and doctor, but `run` refused it."""
+    from ventriloquist.device.config import load_config
+    from ventriloquist.device.errors import VentriloquistError
+
+    config = tmp_path / "config.toml"
+    config.write_text("[audio]\nrate_hz = 96000\n")
+    with pytest.raises(VentriloquistError, match="audio.rate_hz"):
+        load_config(config)
+    config.write_text("[audio]\nrate_hz = 48000\n")
+    assert load_config(config).audio.rate_hz == 48000
+
+
+def test_a_stream_that_cannot_send_says_so(talk, caplog):
+    """Item 7: every send to the broadcast address fails (no SO_BROADCAST); the run says how many."""
+    assert main(["run", "--source", str(talk), "--fast", "--stream", "255.255.255.255:9000"]) == 0
+    assert any("could not be sent" in r.getMessage() for r in caplog.records)

@@ -9,8 +9,8 @@ Layout (schema 1):
 Loading checks every checksum first, then the content, and refuses with the file and the
 reason. Checksums only catch corruption (whoever edits a bundle can re-sign it), so the content is
 also held to bounds of its own: file sizes, no symbolic links, a printable name, pattern and
-normalisation values (MAX_* below) and every front-end setting (frontend/settings.py, MAX_*). Writing goes through `atomic.replace_dir`, so an interrupted export leaves the old
-bundle in place.
+normalisation values (MAX_* below) and every front-end setting (frontend/settings.py, MAX_*).
+Writing goes through `atomic.replace_dir`, so an interrupted export leaves the old bundle in place.
 """
 
 from __future__ import annotations
