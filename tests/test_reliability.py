@@ -274,3 +274,44 @@ def test_a_stream_that_cannot_send_says_so(talk, caplog):
     """Item 7: every send to the broadcast address fails (no SO_BROADCAST); the run says how many."""
     assert main(["run", "--source", str(talk), "--fast", "--stream", "255.255.255.255:9000"]) == 0
     assert any("could not be sent" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("out", ["FILE", "/proc/x"], ids=["existing-file", "proc"])
+def test_corpus_prepare_checks_its_out_folder_first(out, tmp_path, capsys):
+    """Item 4: --out that is a file or cannot be created is one line, before any source is read."""
+    file = tmp_path / "file.txt"
+    file.write_text("keep me\n")
+    out = str(file) if out == "FILE" else out
+    assert main(["corpus", "prepare", str(tmp_path / "no-such-source"), "--out", out]) == 2
+    one_line_error(capsys, "--out", out)
+    assert file.read_text() == "keep me\n"
+
+
+def _manifest_with_torn_tail(root: Path, tail: str) -> Path:
+    path = root / "manifest.jsonl"
+    path.write_text(json.dumps({"id": "a", "n": 1}) + "\n" + tail)
+    return path
+
+
+@pytest.mark.parametrize(("tail", "expected"), [
+    ('{"id": "b", "n"', ["a", "c"]),
+    ('{"id": "b", "n": 2}', ["a", "b", "c"]),
+], ids=["fragment", "lost-newline-only"])
+def test_a_torn_manifest_line_is_recovered_on_the_next_append(tail, expected, tmp_path, caplog):
+    """Item 5: what a crash leaves at the end of manifest.jsonl is ended (or cut off) before the next line,
+    so every later `prepare` reads the corpus, and the log says what happened."""
+    from ventriloquist.training.corpus.manifest import append_manifest, read_manifest_lines
+
+    _manifest_with_torn_tail(tmp_path, tail)
+    append_manifest(tmp_path, {"id": "c", "n": 3})
+    append_manifest(tmp_path, {"id": "d", "n": 4})
+    assert [row["id"] for row in read_manifest_lines(tmp_path)] == [*expected, "d"]
+    assert any("interrupted write" in r.getMessage() for r in caplog.records)
+
+
+def test_a_whole_manifest_appends_without_a_note(tmp_path, caplog):
+    from ventriloquist.training.corpus.manifest import append_manifest, read_manifest_lines
+
+    append_manifest(tmp_path, {"id": "a"})
+    append_manifest(tmp_path, {"id": "b"})
+    assert [row["id"] for row in read_manifest_lines(tmp_path)] == ["a", "b"] and not caplog.records
