@@ -315,3 +315,67 @@ def test_a_whole_manifest_appends_without_a_note(tmp_path, caplog):
     append_manifest(tmp_path, {"id": "a"})
     append_manifest(tmp_path, {"id": "b"})
     assert [row["id"] for row in read_manifest_lines(tmp_path)] == ["a", "b"] and not caplog.records
+
+
+@pytest.fixture(scope="module")
+def long_talk(tmp_path_factory) -> Path:
+    """Two minutes of speech (the sample, repeated), long enough to be stopped half way."""
+    samples, rate_hz = soundfile.read(SAMPLE, dtype="float32")
+    path = tmp_path_factory.mktemp("long") / "long.wav"
+    soundfile.write(path, np.tile(samples, int(np.ceil(120 * rate_hz / len(samples)))), rate_hz)
+    return path
+
+
+def _wait_for(condition, timeout_s: float = 60.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_sigterm_during_bake_removes_its_partial_outputs(long_talk, tmp_path):
+    """Item 6: SIGTERM half way leaves no temporary file (it had been growing to the whole CSV)."""
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "long.csv"
+    proc = subprocess.Popen([sys.executable, "-m", "ventriloquist.device.cli", "bake", str(long_talk),
+                             "--out", str(out), "--out", str(tmp_path / "long.json")], stderr=subprocess.PIPE)
+    _wait_for(lambda: any(p.stat().st_size > 0 for p in tmp_path.glob(".long.csv.*.tmp")))
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM and b"Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_sigint_to_render_alone_stops_ffmpeg_and_removes_the_partial_video(long_talk, tmp_path):
+    """Item 6: Ctrl-C reaching only the Python process (kill -INT PID) stops ffmpeg too, and no
+    .NAME.partial.mp4 stays."""
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "ventriloquist.device.cli", "render", str(long_talk),
+                             "--out", str(tmp_path / "v.mp4")], stderr=subprocess.PIPE)
+    _wait_for(lambda: (tmp_path / ".v.partial.mp4").exists(), timeout_s=120)
+    encoders = _children(proc.pid)
+    assert encoders
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGINT and b"Traceback" not in err
+    assert not any(_alive(pid) for pid in encoders)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

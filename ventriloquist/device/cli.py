@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
+import threading
 
 from ventriloquist.device.errors import VentriloquistError, plain_text
 
@@ -41,6 +43,14 @@ TRAINING_MODULES = {"tensorflow": "train", "keras": "train", "matplotlib": "trai
 """Import names that only a workstation extra provides -> that extra."""
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is, so it unwinds as Ctrl-C does: temporary files go, children stop."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors on one line, like every other error."""
 
@@ -68,6 +78,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)  # `run` puts its own clean stop in place while it runs
     try:
         argv = sys.argv[1:] if argv is None else argv
         args = build_parser(argv).parse_args(argv)
@@ -89,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     except KeyboardInterrupt:
-        return 130
+        return 128 + signal.SIGINT
+    except Terminated:
+        return 128 + signal.SIGTERM
 
 
 if __name__ == "__main__":
