@@ -379,3 +379,64 @@ def test_sigint_to_render_alone_stops_ffmpeg_and_removes_the_partial_video(long_
     assert proc.returncode == 128 + signal.SIGINT and b"Traceback" not in err
     assert not any(_alive(pid) for pid in encoders)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_header_only_wav_is_an_error_and_a_truncated_one_a_note(talk, tmp_path, capsys, caplog):
+    """Item 7: 0 samples baked 0 frames with exit 0 (and a CSV without a header row); a cut-off file
+    gave no word."""
+    data = talk.read_bytes()
+    header_only, truncated = tmp_path / "header.wav", tmp_path / "cut.wav"
+    header_only.write_bytes(data[:44])
+    truncated.write_bytes(data[: len(data) // 2])
+    assert main(["bake", str(header_only), "--out", str(tmp_path / "h.csv")]) == 2
+    one_line_error(capsys, "header.wav", "no audio samples")
+    assert not (tmp_path / "h.csv").exists()
+    assert main(["bake", str(truncated), "--out", str(tmp_path / "c.csv")]) == 0
+    assert any("shorter than its header says" in r.getMessage() for r in caplog.records)
+
+
+def test_narrowband_audio_is_warned_about(talk, tmp_path, caplog):
+    """Item 7: 8 kHz input follows the mouth less well (r 0.69 on the demo sentence), so it is said."""
+    import soxr
+
+    samples, rate_hz = soundfile.read(talk, dtype="float32")
+    narrow = tmp_path / "phone.wav"
+    soundfile.write(narrow, soxr.resample(samples, rate_hz, 8000), 8000)
+    assert main(["bake", str(narrow), "--out", str(tmp_path / "n.csv")]) == 0
+    assert any("8000 Hz is below the model's 16000 Hz" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    assert main(["bake", str(talk), "--out", str(tmp_path / "w.csv")]) == 0
+    assert not any("below the model" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("args", [
+    ["run", "--source", "-", "--rate", "0"],
+    ["run", "--source", "TALK", "--seconds", "-5"],
+    ["run", "--source", "TALK", "--seconds", "nan"],
+    ["run", "--source", "TALK", "--fps", "-1"],
+    ["run", "--source", "TALK", "--stream-rate", "inf"],
+    ["bake", "TALK", "--out", "x.csv", "--rate", "0"],
+], ids=["run-rate-0", "seconds-negative", "seconds-nan", "fps-negative", "stream-rate-inf", "bake-rate-0"])
+def test_numbers_that_would_stand_for_a_default_are_refused(args, talk, capsys):
+    """Items 7 and 8: --rate 0 silently became 16000, --seconds -5 / nan ran, --fps -1 blamed the resampler."""
+    option = next(a for a in args if a.startswith("--") and a not in ("--source", "--out"))
+    assert main([str(talk) if a == "TALK" else a for a in args]) == 2
+    one_line_error(capsys, option, "> 0")
+
+
+def test_a_servo_mixed_from_a_fap_the_model_never_outputs_is_refused(talk, tmp_path, capsys):
+    """Item 7: that servo would never move."""
+    example = (Path(__file__).parents[1] / "deploy" / "servos.example.toml").read_text()
+    config = tmp_path / "servos.toml"
+    config.write_text(example.replace("mix = { open_jaw = 1.0 }", "mix = { open_jaw = 1.0, depress_chin = 0.5 }"))
+    assert main(["bake", str(talk), "--out", str(tmp_path / "s.csv"), "--servos", str(config)]) == 2
+    one_line_error(capsys, "servos.toml", "depress_chin", "never outputs")
+
+
+def test_silence_is_rest_in_rhubarb_cues(tmp_path):
+    """Item 7: 10 s of silence gave shape B (slightly open): the shipped model holds s1's lips parted at rest.
+    A mouth held still is X, whatever its pose."""
+    silence = tmp_path / "silence.wav"
+    soundfile.write(silence, np.zeros(10 * 16000, np.float32), 16000)
+    assert main(["bake", str(silence), "--out", str(tmp_path / "s.tsv")]) == 0
+    assert {line.split("\t")[1] for line in (tmp_path / "s.tsv").read_text().splitlines()} == {"X"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ventriloquist.device.commands.run import add_pipeline_arguments, build_pipeline
+from ventriloquist.device.commands.run import add_pipeline_arguments, build_pipeline, positive
 
 BAKE_CHUNK_S = 1.0
 """Large chunks for speed; the stages give the same frames for any chunking, so this equals a live run."""
@@ -20,13 +20,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("audio", help="audio file (WAV, FLAC, OGG)")
     parser.add_argument("--out", action="append", required=True, metavar="FILE",
                         help="output file; format by suffix (.fap .csv .json .tsv .rhubarb.json); repeatable")
-    parser.add_argument("--rate", type=float, default=None,
+    parser.add_argument("--rate", type=positive(float), default=None,
                         help="frames per second for .csv/.json (default: the model's frame rate)")
     parser.add_argument("--servos", metavar="CONFIG", help="servo config: .csv outputs become servo pulse tracks")
     add_pipeline_arguments(parser)
 
 
-def make_sinks(args: argparse.Namespace) -> list:
+def make_sinks(args: argparse.Namespace, faps: tuple[int, ...]) -> list:
+    """The --out sinks; `faps` (the model's) are checked against a servo config's mix."""
     from ventriloquist.device.sinks import file_sink
     from ventriloquist.device.sinks.base import abort_on_error
 
@@ -39,7 +40,7 @@ def make_sinks(args: argparse.Namespace) -> list:
                 from ventriloquist.firmware_bridge.servo_map import ServoCsvSink, ServoMapper
 
                 config = load_servo_config(args.servos)
-                sinks.append(ServoSink(ServoMapper(config), ServoCsvSink(path, config.names)))
+                sinks.append(ServoSink(ServoMapper(config, faps), ServoCsvSink(path, config.names)))
             else:
                 sinks.append(file_sink(path, rate_hz=None if path.lower().endswith(".fap") else args.rate,
                                        sound_file=sound))
@@ -66,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
     from ventriloquist.device.outputs import check_output_files
 
     check_output_files(args.out, [args.audio, *([args.servos] if args.servos else [])])
-    counters = bake_file(build_pipeline(args), args.audio, make_sinks(args))
+    pipeline = build_pipeline(args)
+    counters = bake_file(pipeline, args.audio, make_sinks(args, pipeline.faps))
     logging.getLogger("ventriloquist.device.bake").info(
         "baked %s -> %s (%s)", args.audio, ", ".join(args.out), counters.summary())
     return 0

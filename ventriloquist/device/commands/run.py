@@ -17,6 +17,7 @@ and closed (files renamed into place), servos go to neutral, and the exit status
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import threading
 from dataclasses import replace
@@ -36,6 +37,19 @@ BROW_DRIFT_AT_FULL_MOTION_FAPU = 40.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 KIOSK_DISPLAY_WAIT_S = 60.0
 """How long a fullscreen face waits for a display (the units' TimeoutStartSec is 90 s)."""
+
+
+def positive(kind: type[int] | type[float]):
+    """An argparse type: a finite number > 0 of `kind`, so 0, -5 or nan never stand in for a default."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number > 0, not {text!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"must be a number > 0, not {text!r}")
+        return value
+    return parse
 
 
 def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
@@ -98,9 +112,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "options given here win over it")
     parser.add_argument("--source", help="mic (default), an audio file, or - for s16le PCM on stdin")
     parser.add_argument("--device", help="microphone (or playback speaker) by name or index (default: the system's)")
-    parser.add_argument("--rate", type=int, help=f"capture rate: of PCM on stdin (default {STDIN_RATE_HZ}), "
+    parser.add_argument("--rate", type=positive(int), help=f"capture rate: of PCM on stdin (default {STDIN_RATE_HZ}), "
                         "or the microphone's preferred rate (default: the model's)")
-    parser.add_argument("--channels", type=int, default=1, help="channels of PCM on stdin (default: %(default)s)")
+    parser.add_argument("--channels", type=positive(int), default=1,
+                        help="channels of PCM on stdin (default: %(default)s)")
     parser.add_argument("--fast", action="store_true", help="read a file as fast as possible instead of in real time")
     parser.add_argument("--playback", action="store_true",
                         help="play the file through the speaker, delayed by the pipeline latency, and follow it")
@@ -109,15 +124,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-face", action="store_true", help="no face, whatever --config says")
     parser.add_argument("--windowed", action="store_true", default=None,
                         help="face in a window instead of fullscreen")
-    parser.add_argument("--fps", type=float, help=f"face frames per second (default: the config's, else {FACE_FPS:g})")
+    parser.add_argument("--fps", type=positive(float),
+                        help=f"face frames per second (default: the config's, else {FACE_FPS:g})")
     parser.add_argument("--servos", metavar="CONFIG", help="drive servos with this servo config (TOML)")
     parser.add_argument("--fap-out", action="append", default=[], metavar="FILE",
                         help="also write FAPs to FILE (.fap, .csv, .json, .tsv, .rhubarb.json); repeatable")
     parser.add_argument("--stream", action="append", default=[], metavar="HOST:PORT",
                         help="send frames over UDP: HOST:PORT (JSON lines) or osc://HOST:PORT; repeatable "
                              "(replaces the config's [stream] target)")
-    parser.add_argument("--stream-rate", type=float, default=None, help="stream frames per second (default 60)")
-    parser.add_argument("--seconds", type=float, help="stop after this much audio")
+    parser.add_argument("--stream-rate", type=positive(float), default=None,
+                        help="stream frames per second (default 60)")
+    parser.add_argument("--seconds", type=positive(float), help="stop after this much audio")
     add_pipeline_arguments(parser)
 
 
@@ -169,8 +186,9 @@ def make_source(args: argparse.Namespace, pipeline):
     return FileSource(args.source, realtime=not args.fast)
 
 
-def make_sinks(args: argparse.Namespace) -> list:
-    """The outputs of resolved `args`; on a failure the ones already opened are closed again."""
+def make_sinks(args: argparse.Namespace, faps: tuple[int, ...]) -> list:
+    """The outputs of resolved `args` (`faps`: the model's, for the servo mix); on a failure the ones already
+    opened are closed again."""
     from ventriloquist.device.sinks import file_sink, stream_sink
     from ventriloquist.device.sinks.adapters import ServoSink, WrappedSink
     from ventriloquist.device.sinks.base import abort_on_error
@@ -185,7 +203,7 @@ def make_sinks(args: argparse.Namespace) -> list:
             from ventriloquist.firmware_bridge.servo_map import ServoMapper
 
             config = load_servo_config(args.servos)
-            sinks.append(ServoSink(ServoMapper(config), ServoLink(config)))
+            sinks.append(ServoSink(ServoMapper(config, faps), ServoLink(config)))
         if args.face:
             from ventriloquist.device.face import CartoonFace
             from ventriloquist.device.face.display import FaceSink, KioskDisplay
@@ -281,7 +299,7 @@ def run(args: argparse.Namespace) -> int:
         source = make_source(args, pipeline)
         if args.seconds is not None:
             source = _Limited(source, args.seconds)
-        sinks = make_sinks(args)
+        sinks = make_sinks(args, pipeline.faps)
         stopper.install()  # the kiosk display takes SIGTERM when it opens; the engine's stop is cleaner
         if not sinks:
             log.info("no output chosen (--face, --servos, --fap-out, --stream): running for the counters only")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +14,9 @@ from ventriloquist.device.frontend.audio import check_rate
 from ventriloquist.device.sources import DEFAULT_CHUNK_S
 from ventriloquist.device.values import AudioChunk
 
+log = logging.getLogger(__name__)
+TRUNCATED = re.compile(r"^data\s*:\s*(?P<declared>\d+) \(should be (?P<present>\d+)\)", re.MULTILINE)
+"""libsndfile's note on a WAV whose data chunk is shorter than its header declares."""
 READ_BLOCK_S = 1.0
 """Audio decoded per file read; chunks are slices of it (one libsndfile call per second, not per chunk)."""
 
@@ -45,6 +50,12 @@ class FileSource:
             raise VentriloquistError(f"{self.path}: {e}") from None
         self.rate_hz = int(info.samplerate)
         self.frames_total = int(info.frames)
+        if self.frames_total == 0:
+            raise VentriloquistError(f"{self.path}: holds no audio samples (only a header?)")
+        short = TRUNCATED.search(info.extra_info or "")
+        if short and int(short["present"]) < int(short["declared"]):
+            log.warning("%s: shorter than its header says (%d of %d bytes of audio; truncated?): using what is there",
+                        self.path, int(short["present"]), int(short["declared"]))
         self.duration_s = self.frames_total / self.rate_hz
         self.chunk_samples = max(1, round(chunk_s * self.rate_hz))
         self.live = realtime
