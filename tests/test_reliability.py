@@ -440,3 +440,29 @@ def test_silence_is_rest_in_rhubarb_cues(tmp_path):
     soundfile.write(silence, np.zeros(10 * 16000, np.float32), 16000)
     assert main(["bake", str(silence), "--out", str(tmp_path / "s.tsv")]) == 0
     assert {line.split("\t")[1] for line in (tmp_path / "s.tsv").read_text().splitlines()} == {"X"}
+
+
+def test_nan_audio_names_the_file_and_where(tmp_path, capsys):
+    """Item 8: "audio: samples contain NaN" did not say which file."""
+    samples = np.zeros(3 * 16000, np.float32)
+    samples[int(1.5 * 16000)] = np.nan
+    bad = tmp_path / "nan.wav"
+    soundfile.write(bad, samples, 16000, subtype="FLOAT")
+    assert main(["bake", str(bad), "--out", str(tmp_path / "n.csv")]) == 2
+    one_line_error(capsys, "nan.wav", "NaN", "between 1.0 and 2.0 s")
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("source", ["mic", "PLAYBACK"])
+def test_the_audio_device_paths_print_no_library_chatter(source, talk):
+    """Item 8: PortAudio's probing made ALSA and JACK print 100-200 lines before the one that matters.
+    Real PyAudio on whatever this machine has (often no device at all: then the mic idles, playback fails)."""
+    import subprocess
+    import sys
+
+    args = ["--source", str(talk), "--playback"] if source == "PLAYBACK" else ["--source", "mic"]
+    done = subprocess.run([sys.executable, "-m", "ventriloquist.device.cli", "run", *args, "--seconds", "1"],
+                          capture_output=True, text=True, timeout=120)
+    lines = done.stderr.splitlines()
+    assert all(line.startswith("ventriloquist: ") for line in lines), lines[:5]
+    assert len(lines) <= 6

@@ -69,7 +69,11 @@ class FileSource:
         n = 0
         with sf.SoundFile(str(self.path)) as f:
             for block in f.blocks(blocksize=read_samples, dtype="float32", always_2d=True):
-                block = to_mono_float32(block)
+                try:
+                    block = to_mono_float32(block)
+                except VentriloquistError as e:  # e.g. NaN samples: say which file, and where
+                    where = f"between {n / rate_hz:.1f} and {(n + len(block)) / rate_hz:.1f} s"
+                    raise VentriloquistError(f"{self.path}: {e} ({where})") from None
                 for i in range(0, len(block), chunk):
                     samples = block[i : i + chunk]
                     if self.live:
