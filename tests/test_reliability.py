@@ -466,3 +466,25 @@ def test_the_audio_device_paths_print_no_library_chatter(source, talk):
     lines = done.stderr.splitlines()
     assert all(line.startswith("ventriloquist: ") for line in lines), lines[:5]
     assert len(lines) <= 6
+
+
+def test_audio_shorter_than_one_window_is_an_error_not_an_empty_file(tmp_path, capsys):
+    """Item 7: 50 samples baked 0 frames with exit 0 and a CSV without its header row."""
+    short = tmp_path / "blip.wav"
+    soundfile.write(short, np.full(50, 0.1, np.float32), 16000)
+    assert main(["bake", str(short), "--out", str(tmp_path / "b.csv")]) == 2
+    one_line_error(capsys, "blip.wav", "shorter than one analysis window")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blip.wav"]
+
+
+def test_an_mp3_bakes_without_decoder_chatter(talk, tmp_path):
+    """Item 8: libmpg123 printed 4 'part2_3_length too large' lines for an ordinary ffmpeg-made MP3."""
+    import subprocess
+    import sys
+
+    mp3 = tmp_path / "talk.mp3"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(SAMPLE), str(mp3)], check=True)
+    done = subprocess.run([sys.executable, "-m", "ventriloquist.device.cli", "bake", str(mp3),
+                           "--out", str(tmp_path / "m.csv")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0
+    assert [line.split(" ")[:2] for line in done.stderr.splitlines()] == [["ventriloquist:", "baked"]]

@@ -53,11 +53,16 @@ def bake_file(pipeline, audio_path: str | Path, sinks: list):
     Frame times are seconds from the file's first sample.
     """
     from ventriloquist.device.engine import Engine
+    from ventriloquist.device.errors import VentriloquistError
     from ventriloquist.device.sinks.base import abort_on_error
     from ventriloquist.device.sources.file import FileSource
 
     with abort_on_error(sinks):
         source = FileSource(audio_path, chunk_s=BAKE_CHUNK_S)
+        window_s = pipeline.settings.window_samples / pipeline.settings.rate_hz
+        if source.duration_s < window_s:
+            raise VentriloquistError(f"{audio_path}: {source.duration_s * 1000:.1f} ms of audio is shorter than one "
+                                     f"analysis window ({window_s * 1000:.0f} ms): nothing to animate")
     return Engine(pipeline, sinks).run(source)
 
 

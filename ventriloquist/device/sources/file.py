@@ -11,6 +11,7 @@ from pathlib import Path
 from ventriloquist.device.errors import VentriloquistError
 from ventriloquist.device.frontend import to_mono_float32
 from ventriloquist.device.frontend.audio import check_rate
+from ventriloquist.device.quiet import quiet_stderr
 from ventriloquist.device.sources import DEFAULT_CHUNK_S
 from ventriloquist.device.values import AudioChunk
 
@@ -40,7 +41,8 @@ class FileSource:
         if not self.path.is_file():
             raise VentriloquistError(f"{self.path}: not a regular file (for a pipe or stream use `run --source -`)")
         try:
-            info = sf.info(str(self.path))
+            with quiet_stderr():
+                info = sf.info(str(self.path))
         except (RuntimeError, OSError) as e:  # soundfile raises LibsndfileError (a RuntimeError)
             reason = str(e).strip() or type(e).__name__
             raise VentriloquistError(f"{self.path}: cannot read as audio ({reason})") from None
@@ -67,8 +69,15 @@ class FileSource:
         rate_hz, chunk = self.rate_hz, self.chunk_samples
         read_samples = chunk * max(1, round(READ_BLOCK_S * rate_hz / chunk))
         n = 0
-        with sf.SoundFile(str(self.path)) as f:
-            for block in f.blocks(blocksize=read_samples, dtype="float32", always_2d=True):
+        with quiet_stderr():  # libmpg123 prints its repairs of many ordinary MP3s, on opening and reading
+            sound = sf.SoundFile(str(self.path))
+        with sound as f:
+            blocks = f.blocks(blocksize=read_samples, dtype="float32", always_2d=True)
+            while True:
+                with quiet_stderr():
+                    block = next(blocks, None)
+                if block is None:
+                    break
                 try:
                     block = to_mono_float32(block)
                 except VentriloquistError as e:  # e.g. NaN samples: say which file, and where
