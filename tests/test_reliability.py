@@ -291,8 +291,9 @@ def _manifest_with_torn_tail(root: Path, tail: str) -> Path:
 
 @pytest.mark.parametrize(("tail", "expected"), [
     ('{"id": "b", "n"', ["a", "c"]),
+    ('{"id": "b", "x": {"y": 1}', ["a", "c"]),
     ('{"id": "b", "n": 2}', ["a", "b", "c"]),
-], ids=["fragment", "lost-newline-only"])
+], ids=["fragment", "fragment-with-whole-inner-table", "lost-newline-only"])
 def test_a_torn_manifest_line_is_recovered_on_the_next_append(tail, expected, tmp_path, caplog):
     """Item 5: what a crash leaves at the end of manifest.jsonl is ended (or cut off) before the next line,
     so every later `prepare` reads the corpus, and the log says what happened."""
@@ -484,3 +485,16 @@ def test_an_mp3_bakes_without_decoder_chatter(talk, tmp_path):
                            "--out", str(tmp_path / "m.csv")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0
     assert [line.split(" ")[:2] for line in done.stderr.splitlines()] == [["ventriloquist:", "baked"]]
+
+
+def test_a_manifest_damaged_by_the_old_append_is_read_again(tmp_path, caplog):
+    """Item 5: corpora where a good line was already appended straight after a torn one stay usable."""
+    from ventriloquist.training.corpus.manifest import read_manifest_lines
+
+    (tmp_path / "manifest.jsonl").write_text(
+        json.dumps({"id": "a"}) + "\n" + '{"id": "b", "au' + json.dumps({"id": "c", "x": {"y": 1}}) + "\n")
+    assert [row["id"] for row in read_manifest_lines(tmp_path)] == ["a", "c"]
+    assert any("torn entry" in r.getMessage() for r in caplog.records)
+    (tmp_path / "manifest.jsonl").write_text(json.dumps({"id": "a"}) + "\nnot json at all\n" + json.dumps({"id": "c"}))
+    with pytest.raises(Exception, match="line 2 is not JSON"):
+        read_manifest_lines(tmp_path)

@@ -133,8 +133,21 @@ def entry_paths(entry_id: str) -> dict[str, str]:
     }
 
 
+def _entry_after_fragment(line: str) -> dict | None:
+    """The whole entry at the end of `line` that an older writer appended straight after a torn one."""
+    for start in (i for i, c in enumerate(line) if c == "{" and i > 0):
+        try:
+            row = json.loads(line[start:])
+        except json.JSONDecodeError:
+            continue
+        if isinstance(row, dict) and "id" in row:  # not a table nested in the fragment
+            return row
+    return None
+
+
 def read_manifest_lines(root: Path) -> list[dict]:
-    """Manifest lines as dicts; a torn last line (a crash mid-write) is ignored."""
+    """Manifest lines as dicts; a torn last line (a crash mid-write) is ignored, and a torn fragment in front
+    of a whole entry (what appending after a crash used to leave) is dropped with a note."""
     path = Path(root) / MANIFEST
     if not path.exists():
         return []
@@ -145,10 +158,16 @@ def read_manifest_lines(root: Path) -> list[dict]:
             continue
         try:
             rows.append(json.loads(line))
+            continue
         except json.JSONDecodeError:
-            if number == len(lines):
-                break
-            raise VentriloquistError(f"{path}: line {number} is not JSON") from None
+            row = _entry_after_fragment(line)
+        if row is None and number == len(lines):
+            break
+        if row is None:
+            raise VentriloquistError(f"{path}: line {number} is not JSON")
+        log.warning("%s: line %d starts with a torn entry (an interrupted write); kept the whole one after it",
+                    path, number)
+        rows.append(row)
     return rows
 
 
