@@ -498,3 +498,31 @@ def test_a_manifest_damaged_by_the_old_append_is_read_again(tmp_path, caplog):
     (tmp_path / "manifest.jsonl").write_text(json.dumps({"id": "a"}) + "\nnot json at all\n" + json.dumps({"id": "c"}))
     with pytest.raises(Exception, match="line 2 is not JSON"):
         read_manifest_lines(tmp_path)
+
+
+def test_sigterm_stops_run_while_it_waits_on_a_silent_pipe(talk, tmp_path):
+    """`arecord | ventriloquist run --source -` with the recorder stalled: SIGTERM was ignored (the stop
+    flag cannot reach a blocking read). Now the wait is cut short and the outputs are finished as usual."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    samples, _ = soundfile.read(talk, dtype="int16")
+    out = tmp_path / "live.csv"
+    proc = subprocess.Popen([sys.executable, "-m", "ventriloquist.device.cli", "run", "--source", "-",
+                             "--fap-out", str(out)], stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        proc.stdin.write(samples.tobytes())
+        proc.stdin.flush()  # then nothing more, and the pipe stays open
+        _wait_for(lambda: any(p.stat().st_size > 0 for p in tmp_path.glob(".live.csv.*.tmp")))
+        time.sleep(2)  # the second of audio is done (in about 0.2 s): now it waits on the pipe
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)  # not communicate(): that would close stdin, an end of stream
+    finally:
+        proc.kill()
+        proc.stdin.close()
+    assert proc.returncode == 0 and b"stopped by SIGTERM" in proc.stderr.read()
+    rows = out.read_text().splitlines()
+    assert rows[0].startswith("time,") and len(rows) > 50
+    assert leftovers(tmp_path) == []

@@ -273,7 +273,7 @@ class StopOnSignal:
     def _on_signal(self, signum, frame) -> None:
         self.signal_name = signal.Signals(signum).name
         if self.engine is not None:
-            self.engine.stop()
+            self.engine.interrupt()  # also cuts short a wait for audio that may never come (a silent pipe)
 
     def __exit__(self, *exc) -> None:
         for s, handler in self.saved.items():
