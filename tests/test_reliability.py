@@ -220,6 +220,19 @@ def test_a_resigned_bundle_is_held_to_its_bounds(tamper, words, bundle, capsys):
     one_line_error(capsys, *words)
 
 
+@pytest.mark.parametrize("tamper", [_features(mel_bands=5_000_000), _nested_manifest], ids=["mel-bands", "nested"])
+def test_doctor_fails_a_resigned_bundle_out_of_bounds(tamper, bundle, capsys):
+    """Item 2: doctor allocated 10 GiB (mel_bands) or gave a RecursionError traceback (nested JSON)."""
+    from conftest import rewrite_checksums
+
+    tamper(bundle)
+    rewrite_checksums(bundle)
+    config = bundle.parent / "config.toml"
+    config.write_text(f'[model]\nbundle = "{bundle}"\n')
+    assert main(["doctor", "--config", str(config), "--check", "bundle"]) == 1
+    assert capsys.readouterr().out.startswith("fail  bundle: bundle ")
+
+
 def test_error_lines_show_control_characters_as_escapes(tmp_path, capsys):
     """A file name with a newline and a terminal escape still gives one plain line."""
     name = tmp_path / "a\x1b[31mb\nc.wav"
