@@ -65,6 +65,13 @@ def test_render_and_run_refuse_to_write_over_their_input(name, args, talk, tmp_p
     assert audio.read_bytes() == talk.read_bytes()
 
 
+def test_an_output_inside_the_bundle_folder_is_refused(bundle, talk, capsys):
+    """Writing into the bundle would break its checksums (or replace one of its files)."""
+    assert main(["bake", str(talk), "--out", str(bundle / "patterns.csv"), "--bundle", str(bundle)]) == 2
+    one_line_error(capsys, "inside the input folder")
+    assert main(["verify", str(bundle)]) == 0
+
+
 @pytest.mark.parametrize("suffix", FORMATS)
 def test_every_bake_output_is_checked_before_the_first_chunk(suffix, talk, tmp_path, capsys):
     """Item 3: a bad second output fails at once; the good first one is not written, no temp file stays."""

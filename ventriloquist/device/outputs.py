@@ -29,7 +29,8 @@ def _writable_folder(folder: Path, label: str) -> None:
 
 
 def check_output_files(paths: Iterable[str | Path], inputs: Iterable[str | Path] = (), option: str = "--out") -> None:
-    """Each of `paths` can be written as a new regular file, is named once, and is none of `inputs`."""
+    """Each of `paths` can be written as a new regular file, is named once, and is none of `inputs` (files, or
+    folders such as a model bundle, which an output may not go into)."""
     seen: list[Path] = []
     inputs = [Path(p) for p in inputs]
     for path in map(Path, paths):
@@ -42,6 +43,8 @@ def check_output_files(paths: Iterable[str | Path], inputs: Iterable[str | Path]
         for source in inputs:
             if _same_file(path, source):
                 raise VentriloquistError(f"{label}: is the input {source}; writing it would destroy the input")
+            if source.is_dir() and _same_file(path.absolute().parent, source):
+                raise VentriloquistError(f"{label}: is inside the input folder {source}; write it elsewhere")
         if any(path.absolute() == other.absolute() or _same_file(path, other) for other in seen):
             raise VentriloquistError(f"{label}: is given twice")
         seen.append(path)

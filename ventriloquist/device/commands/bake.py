@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ventriloquist.device.commands.run import add_pipeline_arguments, build_pipeline, positive
+from ventriloquist.device.commands.run import add_pipeline_arguments, build_pipeline, bundle_path, positive
 
 BAKE_CHUNK_S = 1.0
 """Large chunks for speed; the stages give the same frames for any chunking, so this equals a live run."""
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ventriloquist.device.outputs import check_output_files
 
-    check_output_files(args.out, [args.audio, *([args.servos] if args.servos else [])])
+    check_output_files(args.out, [args.audio, bundle_path(args), *([args.servos] if args.servos else [])])
     pipeline = build_pipeline(args)
     counters = bake_file(pipeline, args.audio, make_sinks(args, pipeline.faps))
     logging.getLogger("ventriloquist.device.bake").info(

@@ -135,7 +135,7 @@ def render_file(pipeline, audio_path: str | Path, out_path: str | Path, face, fp
 
 
 def run(args: argparse.Namespace) -> int:
-    from ventriloquist.device.commands.run import build_pipeline
+    from ventriloquist.device.commands.run import build_pipeline, bundle_path
     from ventriloquist.device.errors import VentriloquistError
     from ventriloquist.device.outputs import check_output_files, make_output_folder
 
@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         raise VentriloquistError(f"{args.audio}: no such audio file")
     if not args.out.lower().endswith(".mp4"):
         raise VentriloquistError(f"--out {args.out}: the video must be an .mp4 file")
-    inputs = [path for path in (args.audio, args.photo, args.points, args.style) if path]
+    inputs = [path for path in (args.audio, args.photo, args.points, args.style, bundle_path(args)) if path]
     check_output_files([args.out], inputs)
     if args.png_dir:
         make_output_folder(args.png_dir, "--png-dir")

@@ -294,6 +294,7 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.config) if args.config else None
         args = resolve(args, config)
         inputs = [path for path in (args.source, args.config, args.servos) if path and path not in ("mic", "-")]
+        inputs.append(bundle_path(args, config))
         check_output_files(args.fap_out, inputs, option="--fap-out")
         pipeline = build_pipeline(args, config)
         source = make_source(args, pipeline)
