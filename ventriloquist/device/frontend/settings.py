@@ -26,6 +26,8 @@ MAX_MODEL_ORDER = 64
 """Highest lpc_order / plp_order."""
 MAX_CONTEXT_FRAMES = 100
 """Most past or future frames stacked."""
+MAX_FRAME_RATE_HZ = 1000.0
+"""Most frames per second (rate_hz / hop_samples); each frame is one run of the model."""
 
 FEATURE_KINDS = {
     "lpc_cepstra": "cepstra c1.. of a Burg LPC model of the pre-emphasised, Hamming-windowed frame",
@@ -183,8 +185,8 @@ def _validate(s: FrontendSettings) -> None:
         _fail("rate_hz", f"must be within {MIN_RATE_HZ}..{MAX_RATE_HZ}, got {s.rate_hz}")
     if not 16 <= s.window_samples <= MAX_WINDOW_SAMPLES:
         _fail("window_samples", f"must be within 16..{MAX_WINDOW_SAMPLES}, got {s.window_samples}")
-    if not 1 <= s.hop_samples <= s.window_samples:
-        _fail("hop_samples", f"must be within 1..window_samples, got {s.hop_samples}")
+    if not s.rate_hz / MAX_FRAME_RATE_HZ <= s.hop_samples <= s.window_samples:
+        _fail("hop_samples", f"must be within rate_hz/{MAX_FRAME_RATE_HZ:g}..window_samples, got {s.hop_samples}")
     if not s.window_samples <= s.fft_size <= MAX_FFT_SIZE or s.fft_size & (s.fft_size - 1):
         _fail("fft_size", f"must be a power of two within window_samples..{MAX_FFT_SIZE}, got {s.fft_size}")
     for key in ("context_past", "context_future"):
