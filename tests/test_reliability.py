@@ -204,13 +204,14 @@ def _huge_file(folder: Path) -> None:
     (_features(mel_bands=5_000_000), ["bundle.json", "mel_bands"]),
     (_features(context_past=10**6), ["bundle.json", "context_past"]),
     (_features(hop_samples=1), ["bundle.json", "hop_samples"]),
+    (_features(name="x\x1b]0;owned\x07"), ["bundle.json", "features", "printable"]),
     (_nested_manifest, ["bundle.json", "nested"]),
     (_escaped_name, ["name", "printable"]),
     (_latin1_patterns, ["patterns.csv", "UTF-8"]),
     (_outside_link, ["MODEL_CARD.md", "symbolic link"]),
     (_huge_file, ["big.bin", "larger than"]),
-], ids=["patterns-1e30", "window-2^26", "mel-bands-5e6", "context-1e6", "hop-1", "nested-json", "escape-codes-in-name",
-        "latin1-patterns", "symlink-outside", "2GB-file"])
+], ids=["patterns-1e30", "window-2^26", "mel-bands-5e6", "context-1e6", "hop-1", "escapes-in-preset-name",
+        "nested-json", "escape-codes-in-name", "latin1-patterns", "symlink-outside", "2GB-file"])
 def test_a_resigned_bundle_is_held_to_its_bounds(tamper, words, bundle, capsys):
     """Item 2: checksums prove nothing against whoever can edit a bundle, so `verify` and `bake` check the
     content itself: one line naming file and reason, before any work."""

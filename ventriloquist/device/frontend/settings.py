@@ -26,6 +26,8 @@ MAX_MODEL_ORDER = 64
 """Highest lpc_order / plp_order."""
 MAX_CONTEXT_FRAMES = 100
 """Most past or future frames stacked."""
+MAX_NAME_CHARS = 100
+"""A preset name is shown by `verify` and `doctor`: printable text only."""
 MAX_FRAME_RATE_HZ = 1000.0
 """Most frames per second (rate_hz / hop_samples); each frame is one run of the model."""
 
@@ -181,6 +183,8 @@ def _fail(key: str, why: str) -> None:
 
 
 def _validate(s: FrontendSettings) -> None:
+    if not (s.name.isprintable() and 0 < len(s.name) <= MAX_NAME_CHARS):
+        _fail("name", f"must be 1..{MAX_NAME_CHARS} printable characters")
     if not MIN_RATE_HZ <= s.rate_hz <= MAX_RATE_HZ:
         _fail("rate_hz", f"must be within {MIN_RATE_HZ}..{MAX_RATE_HZ}, got {s.rate_hz}")
     if not 16 <= s.window_samples <= MAX_WINDOW_SAMPLES:
