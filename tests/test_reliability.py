@@ -548,3 +548,22 @@ def test_sigterm_stops_run_while_it_waits_on_a_silent_pipe(talk, tmp_path):
     rows = out.read_text().splitlines()
     assert rows[0].startswith("time,") and len(rows) > 50
     assert leftovers(tmp_path) == []
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize(("command", "name", "text"), [
+    (["run", "--config", "FILE"], "config.toml", f"[audio]\nsource = {DEEP}\n"),
+    (["calibrate", "FILE"], "servos.toml", f"x = {DEEP}\n"),
+    (["render", "TALK", "--out", "OUT", "--style", "FILE"], "style.toml", f"x = {DEEP}\n"),
+    (["render", "TALK", "--out", "OUT", "--photo", "PHOTO", "--points", "FILE"], "points.json", DEEP),
+], ids=["config", "servo-config", "face-style", "photo-points"])
+def test_deeply_nested_settings_files_are_one_line(command, name, text, talk, tmp_path, capsys):
+    """The RecursionError of a 200,000-deep bundle.json, in every other settings file a user can hand in."""
+    file = tmp_path / name
+    file.write_text(text)
+    values = {"FILE": str(file), "TALK": str(talk), "OUT": str(tmp_path / "v.mp4"),
+              "PHOTO": str(Path(__file__).parents[1] / "docs" / "face.png")}
+    assert main([values.get(a, a) for a in command]) == 2
+    one_line_error(capsys, name)

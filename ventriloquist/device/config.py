@@ -251,7 +251,7 @@ def load_config(path: str | Path) -> Config:
         raise VentriloquistError(f"{path}: cannot read the config file ({e})") from None
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
+    except (tomllib.TOMLDecodeError, RecursionError) as e:  # RecursionError: nested too deeply
         raise VentriloquistError(f"{path}: not valid TOML: {e}") from None
     config = config_from_dict(data, str(path), path.resolve().parent)
     return Config(**{s: getattr(config, s) for s in SECTIONS}, path=path)
