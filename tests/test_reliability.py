@@ -81,6 +81,15 @@ def test_every_bake_output_is_checked_before_the_first_chunk(suffix, talk, tmp_p
     assert not ok.exists() and leftovers(tmp_path) == []
 
 
+@pytest.mark.parametrize("stem_chars", [250, 300], ids=["temp-name-too-long", "name-too-long"])
+def test_an_output_name_the_file_system_refuses_is_checked_first(stem_chars, talk, tmp_path, capsys):
+    """A .tsv is written at close: a name whose temporary sibling cannot exist failed after the whole file."""
+    out = tmp_path / ("a" * stem_chars + ".tsv")
+    assert main(["bake", str(talk), "--out", str(tmp_path / "ok.csv"), "--out", str(out)]) == 2
+    one_line_error(capsys, "cannot be written", "too long")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_run_checks_fap_outputs_before_the_session(talk, tmp_path, capsys):
     bad = tmp_path / "nodir" / "x.tsv"
     assert main(["run", "--source", str(talk), "--fast", "--fap-out", str(bad)]) == 2

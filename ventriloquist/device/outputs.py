@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from ventriloquist.device import atomic
 from ventriloquist.device.errors import VentriloquistError
 
 
@@ -21,13 +22,6 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _writable_folder(folder: Path, label: str) -> None:
-    if not folder.is_dir():
-        raise VentriloquistError(f"{label}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise VentriloquistError(f"{label}: folder {folder} is not writable")
-
-
 def check_output_files(paths: Iterable[str | Path], inputs: Iterable[str | Path] = (), option: str = "--out") -> None:
     """Each of `paths` can be written as a new regular file, is named once, and is none of `inputs` (files, or
     folders such as a model bundle, which an output may not go into)."""
@@ -35,11 +29,16 @@ def check_output_files(paths: Iterable[str | Path], inputs: Iterable[str | Path]
     inputs = [Path(p) for p in inputs]
     for path in map(Path, paths):
         label = f"{option} {path}"
-        if path.is_dir():
-            raise VentriloquistError(f"{label}: is a folder; name a file in it")
-        if path.exists() and not path.is_file():
-            raise VentriloquistError(f"{label}: is not a regular file (a device or pipe cannot be replaced)")
-        _writable_folder(path.absolute().parent, label)
+        try:
+            if path.is_dir():
+                raise VentriloquistError(f"{label}: is a folder; name a file in it")
+            if path.exists() and not path.is_file():
+                raise VentriloquistError(f"{label}: is not a regular file (a device or pipe cannot be replaced)")
+            if not path.absolute().parent.is_dir():
+                raise VentriloquistError(f"{label}: folder {path.absolute().parent} does not exist")
+            atomic.probe_writable(path)
+        except OSError as e:
+            raise VentriloquistError(f"{label}: cannot be written ({e.strerror})") from None
         for source in inputs:
             if _same_file(path, source):
                 raise VentriloquistError(f"{label}: is the input {source}; writing it would destroy the input")
@@ -58,7 +57,7 @@ def make_output_folder(path: str | Path, option: str) -> Path:
         raise VentriloquistError(f"{label}: is a file, not a folder")
     try:
         path.mkdir(parents=True, exist_ok=True)
+        atomic.probe_writable(path / "probe")
     except OSError as e:
-        raise VentriloquistError(f"{label}: cannot create the folder ({e.strerror})") from None
-    _writable_folder(path, label)
+        raise VentriloquistError(f"{label}: cannot create the folder or write in it ({e.strerror})") from None
     return path
