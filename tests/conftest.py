@@ -115,3 +115,40 @@ def edit_json(path: Path, **changes) -> None:
     data = json.loads(path.read_text())
     data.update(changes)
     path.write_text(json.dumps(data))
+
+
+@pytest.fixture(scope="module")
+def talk(tmp_path_factory) -> Path:
+    """One second of the sample speech (issue 15's reliability tests)."""
+    import soundfile
+
+    from ventriloquist.device.commands.demo import SAMPLE
+
+    samples, rate_hz = soundfile.read(SAMPLE, dtype="float32")
+    path = tmp_path_factory.mktemp("audio") / "talk.wav"
+    soundfile.write(path, samples[:rate_hz], rate_hz)
+    return path
+
+
+@pytest.fixture
+def bundle(tmp_path) -> Path:
+    """A copy of the shipped bundle to tamper with (and re-sign, as an attacker can)."""
+    import shutil
+
+    from ventriloquist.device.bundle import SHIPPED_BUNDLE
+
+    return Path(shutil.copytree(SHIPPED_BUNDLE, tmp_path / "bundle"))
+
+
+def one_line_error(capsys, *words: str) -> str:
+    """The captured stderr: exactly one `ventriloquist: error:` line, holding each of `words`."""
+    err = capsys.readouterr().err
+    assert err.startswith("ventriloquist: error: ") and err.count("\n") == 1, err
+    for word in words:
+        assert word in err, err
+    return err
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Hidden (temporary) files left in `folder`."""
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))

@@ -98,7 +98,7 @@ BAD = [
     ('[servos]\nconfig = "."\n', "servos.config:"),
     ("[servos]\nconfig = 7\n", "servos.config: must be a quoted string"),
     ("[idle]\nmotion = 2\n", "idle.motion:"),
-    ('[stream]\ntarget = "localhost"\n', "stream.target: must be \"host:port\""),
+    ('[stream]\ntarget = "localhost"\n', "stream.target: stream target 'localhost': expected HOST:PORT"),
     ('[stream]\ntarget = "localhost:70000"\n', "stream.target:"),
     ("[audio\n", "not valid TOML"),
 ]

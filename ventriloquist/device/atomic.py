@@ -32,10 +32,23 @@ def _publish_mode(fd_or_path: int | str | Path, directory: bool = False) -> None
         os.chmod(fd_or_path, mode)
 
 
+def _temp_sibling(path: Path) -> tuple[int, str]:
+    """A new hidden temporary file beside `path` (same folder, so the final rename is atomic)."""
+    return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+
+
+def probe_writable(path: str | Path) -> None:
+    """Create and remove the temporary sibling a write of `path` would use; OSError where it cannot be made
+    (missing or read-only folder, no permission, a name too long)."""
+    fd, tmp = _temp_sibling(Path(path))
+    os.close(fd)
+    os.unlink(tmp)
+
+
 def write_bytes(path: str | Path, data: bytes) -> None:
     """Write `data` to `path` through a temporary sibling, fsync'd, then renamed into place."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _temp_sibling(path)
     try:
         _publish_mode(fd)
         with os.fdopen(fd, "wb") as f:
@@ -105,7 +118,7 @@ class AtomicTextFile:
         if not self.path.parent.is_dir():
             raise VentriloquistError(f"{self.path}: folder {self.path.parent} does not exist")
         try:
-            fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+            fd, self.tmp = _temp_sibling(self.path)
         except OSError as e:
             raise VentriloquistError(f"{self.path}: cannot write here ({e.strerror})") from None
         _publish_mode(fd)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
+import threading
 
-from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.errors import VentriloquistError, plain_text
 
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("demo", "ventriloquist.device.commands.demo",
@@ -43,6 +45,14 @@ TRAINING_MODULES = {"tensorflow": "train", "keras": "train", "matplotlib": "trai
 """Import names that only a workstation extra provides -> that extra."""
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is, so it unwinds as Ctrl-C does: temporary files go, children stop."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors on one line, like every other error."""
 
@@ -70,6 +80,17 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None  # `run` has its own
+    try:
+        return _dispatch(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _dispatch(argv: list[str] | None) -> int:
+    """Parse, run the command, and turn expected failures and stops into one line and an exit status."""
     try:
         argv = sys.argv[1:] if argv is None else argv
         args = build_parser(argv).parse_args(argv)
@@ -78,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return int(args._run(args) or 0)
     except VentriloquistError as e:
-        print(f"ventriloquist: error: {e}", file=sys.stderr)
+        print(f"ventriloquist: error: {plain_text(str(e))}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as e:
         extra = TRAINING_MODULES.get((e.name or "").split(".")[0])
@@ -91,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     except KeyboardInterrupt:
-        return 130
+        return 128 + signal.SIGINT
+    except Terminated:
+        return 128 + signal.SIGTERM
 
 
 if __name__ == "__main__":

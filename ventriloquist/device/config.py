@@ -165,13 +165,15 @@ class _Reader:
 
 
 def _audio(r: _Reader) -> AudioConfig:
+    from ventriloquist.device.frontend.settings import MAX_RATE_HZ, MIN_RATE_HZ  # the rates `run` accepts
+
     source = r.text("source", SOURCE_MIC) or SOURCE_MIC
     if source not in (SOURCE_MIC, SOURCE_STDIN):
         source = str(r.path("source"))
     device = r.table.get("device")
     if isinstance(device, bool) or not isinstance(device, str | int | None) or (isinstance(device, int) and device < 0):
         raise r.fail("device", f"must be a device index (0, 1, ...) or part of its name in quotes, not {device!r}")
-    rate = r.integer("rate_hz", None, 8000, 192000)
+    rate = r.integer("rate_hz", None, MIN_RATE_HZ, MAX_RATE_HZ)
     return AudioConfig(source=source, device=device if device != "" else None, rate_hz=rate,
                        volume=r.number("volume", 1.0, 0.0, 1.0))
 
@@ -208,11 +210,14 @@ def _idle(r: _Reader) -> IdleConfig:
 
 
 def _stream(r: _Reader) -> StreamConfig:
+    from ventriloquist.device.sinks.udp import parse_target
+
     target = r.text("target", None)
     if target is not None:
-        host, sep, port = target.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-            raise r.fail("target", f"must be \"host:port\" with a port from 1 to 65535, not {target!r}")
+        try:
+            parse_target(target)
+        except VentriloquistError as e:
+            raise r.fail("target", str(e)) from None
     return StreamConfig(target=target)
 
 
@@ -250,7 +255,7 @@ def load_config(path: str | Path) -> Config:
         raise VentriloquistError(f"{path}: cannot read the config file ({e})") from None
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
+    except (tomllib.TOMLDecodeError, RecursionError) as e:  # RecursionError: nested too deeply
         raise VentriloquistError(f"{path}: not valid TOML: {e}") from None
     config = config_from_dict(data, str(path), path.resolve().parent)
     return Config(**{s: getattr(config, s) for s in SECTIONS}, path=path)

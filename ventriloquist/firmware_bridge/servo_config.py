@@ -258,7 +258,7 @@ def load_servo_config(path: str | Path) -> ServoConfig:
         raise VentriloquistError(f"{path}: servo config not found") from None
     except (OSError, UnicodeDecodeError) as e:
         raise VentriloquistError(f"{path}: cannot read servo config ({e})") from None
-    except tomllib.TOMLDecodeError as e:
+    except (tomllib.TOMLDecodeError, RecursionError) as e:  # RecursionError: nested too deeply
         raise VentriloquistError(f"{path.name}: not valid TOML ({e})") from None
     return parse_servo_config(data, path.name)
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from ventriloquist.device.atomic import AtomicTextFile
 from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.fap import FAPS
 from ventriloquist.device.values import FapFrames
 from ventriloquist.firmware_bridge.servo_config import ServoConfig
 
@@ -62,10 +63,23 @@ def fap_to_pulse_us(config: ServoConfig, mixed: np.ndarray) -> np.ndarray:
     return neutral + u * span
 
 
+def check_mix(config: ServoConfig, faps: tuple[int, ...]) -> None:
+    """Every FAP a servo is mixed from is one the model outputs; else that servo would never move."""
+    for channel in config.channels:
+        missing = [FAPS[fap].name for fap, _ in channel.mix if fap not in faps]
+        if missing:
+            given = ", ".join(FAPS[f].name for f in faps)
+            raise VentriloquistError(f"{config.source}: servo {channel.name!r} is mixed from {', '.join(missing)}, "
+                                     f"which the model never outputs (it gives {given})")
+
+
 class ServoMapper:
     """Streaming stage: FapFrames (any rate) → ServoFrames at the config's update rate."""
 
-    def __init__(self, config: ServoConfig) -> None:
+    def __init__(self, config: ServoConfig, faps: tuple[int, ...] | None = None) -> None:
+        """`faps`: the FAPs the frames will carry (the model's); a channel mixed from any other is refused."""
+        if faps is not None:
+            check_mix(config, faps)
         self.config = config
         self.channels = config.names
         self.rate_hz = config.link.update_rate_hz

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ventriloquist.device.commands.run import add_pipeline_arguments, build_pipeline
+from ventriloquist.device.commands.run import add_pipeline_arguments, build_pipeline, bundle_path, positive
 
 BAKE_CHUNK_S = 1.0
 """Large chunks for speed; the stages give the same frames for any chunking, so this equals a live run."""
@@ -20,28 +20,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("audio", help="audio file (WAV, FLAC, OGG)")
     parser.add_argument("--out", action="append", required=True, metavar="FILE",
                         help="output file; format by suffix (.fap .csv .json .tsv .rhubarb.json); repeatable")
-    parser.add_argument("--rate", type=float, default=None,
+    parser.add_argument("--rate", type=positive(float), default=None,
                         help="frames per second for .csv/.json (default: the model's frame rate)")
     parser.add_argument("--servos", metavar="CONFIG", help="servo config: .csv outputs become servo pulse tracks")
     add_pipeline_arguments(parser)
 
 
-def make_sinks(args: argparse.Namespace) -> list:
+def make_sinks(args: argparse.Namespace, faps: tuple[int, ...]) -> list:
+    """The --out sinks; `faps` (the model's) are checked against a servo config's mix."""
     from ventriloquist.device.sinks import file_sink
+    from ventriloquist.device.sinks.base import abort_on_error
 
     sound = Path(args.audio).name
-    sinks = []
-    for path in args.out:
-        if args.servos and path.lower().endswith(".csv"):
-            from ventriloquist.device.sinks.adapters import ServoSink
-            from ventriloquist.firmware_bridge.servo_config import load_servo_config
-            from ventriloquist.firmware_bridge.servo_map import ServoCsvSink, ServoMapper
+    with abort_on_error([]) as sinks:
+        for path in args.out:
+            if args.servos and path.lower().endswith(".csv"):
+                from ventriloquist.device.sinks.adapters import ServoSink
+                from ventriloquist.firmware_bridge.servo_config import load_servo_config
+                from ventriloquist.firmware_bridge.servo_map import ServoCsvSink, ServoMapper
 
-            config = load_servo_config(args.servos)
-            sinks.append(ServoSink(ServoMapper(config), ServoCsvSink(path, config.names)))
-        else:
-            sinks.append(file_sink(path, rate_hz=None if path.lower().endswith(".fap") else args.rate,
-                                   sound_file=sound))
+                config = load_servo_config(args.servos)
+                sinks.append(ServoSink(ServoMapper(config, faps), ServoCsvSink(path, config.names)))
+            else:
+                sinks.append(file_sink(path, rate_hz=None if path.lower().endswith(".fap") else args.rate,
+                                       sound_file=sound))
     return sinks
 
 
@@ -51,15 +53,27 @@ def bake_file(pipeline, audio_path: str | Path, sinks: list):
     Frame times are seconds from the file's first sample.
     """
     from ventriloquist.device.engine import Engine
+    from ventriloquist.device.errors import VentriloquistError
+    from ventriloquist.device.sinks.base import abort_on_error
     from ventriloquist.device.sources.file import FileSource
 
-    return Engine(pipeline, sinks).run(FileSource(audio_path, chunk_s=BAKE_CHUNK_S))
+    with abort_on_error(sinks):
+        source = FileSource(audio_path, chunk_s=BAKE_CHUNK_S)
+        window_s = pipeline.settings.window_samples / pipeline.settings.rate_hz
+        if source.duration_s < window_s:
+            raise VentriloquistError(f"{audio_path}: {source.duration_s * 1000:.1f} ms of audio is shorter than one "
+                                     f"analysis window ({window_s * 1000:.0f} ms): nothing to animate")
+    return Engine(pipeline, sinks).run(source)
 
 
 def run(args: argparse.Namespace) -> int:
     import logging
 
-    counters = bake_file(build_pipeline(args), args.audio, make_sinks(args))
+    from ventriloquist.device.outputs import check_output_files
+
+    check_output_files(args.out, [args.audio, bundle_path(args), *([args.servos] if args.servos else [])])
+    pipeline = build_pipeline(args)
+    counters = bake_file(pipeline, args.audio, make_sinks(args, pipeline.faps))
     logging.getLogger("ventriloquist.device.bake").info(
         "baked %s -> %s (%s)", args.audio, ", ".join(args.out), counters.summary())
     return 0

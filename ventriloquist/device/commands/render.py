@@ -16,14 +16,26 @@ from pathlib import Path
 from ventriloquist.device.commands.run import FACE_STYLE, add_pipeline_arguments, exaggeration
 
 VIDEO_FPS = 30
+MAX_VIDEO_SIDE_PX = 4096
+"""Largest video width or height: 4K; a frame of 100000x100000 would need 30 GB of memory."""
+MAX_VIDEO_FPS = 120
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    """"640x480" -> (640, 480)."""
+    """"640x480" -> (640, 480), each side within 1..MAX_VIDEO_SIDE_PX."""
     width, sep, height = text.lower().partition("x")
-    if not (sep and width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
+    if not (sep and width.isdigit() and height.isdigit()):
         raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT in pixels, e.g. 640x480, not {text!r}")
+    if not (0 < int(width) <= MAX_VIDEO_SIDE_PX and 0 < int(height) <= MAX_VIDEO_SIDE_PX):
+        raise argparse.ArgumentTypeError(f"size {text}: each side must be within 1..{MAX_VIDEO_SIDE_PX} pixels")
     return int(width), int(height)
+
+
+def parse_fps(text: str) -> int:
+    """Video frames per second, 1..MAX_VIDEO_FPS."""
+    if not text.isdigit() or not 0 < int(text) <= MAX_VIDEO_FPS:
+        raise argparse.ArgumentTypeError(f"fps must be a whole number within 1..{MAX_VIDEO_FPS}, not {text!r}")
+    return int(text)
 
 
 def add_face_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,7 +44,8 @@ def add_face_arguments(parser: argparse.ArgumentParser) -> None:
                         "(with --photo it colours the inside of the mouth) (default: %(default)s)")
     parser.add_argument("--size", type=parse_size, metavar="WxH",
                         help="video size in pixels, both even (default: 480x320, or the photo's size)")
-    parser.add_argument("--fps", type=int, default=VIDEO_FPS, help="video frames per second (default: %(default)s)")
+    parser.add_argument("--fps", type=parse_fps, default=VIDEO_FPS,
+                        help="video frames per second (default: %(default)s)")
     parser.add_argument("--exaggerate", type=exaggeration, metavar="GAIN", help="mouth and jaw gain: 1 = as "
                         "measured (default: the style's for the cartoon, 1 for a photo)")
 
@@ -128,15 +141,18 @@ def render_file(pipeline, audio_path: str | Path, out_path: str | Path, face, fp
 
 
 def run(args: argparse.Namespace) -> int:
-    from ventriloquist.device.commands.run import build_pipeline
+    from ventriloquist.device.commands.run import build_pipeline, bundle_path
     from ventriloquist.device.errors import VentriloquistError
+    from ventriloquist.device.outputs import check_output_files, make_output_folder
 
     if not Path(args.audio).is_file():
         raise VentriloquistError(f"{args.audio}: no such audio file")
     if not args.out.lower().endswith(".mp4"):
         raise VentriloquistError(f"--out {args.out}: the video must be an .mp4 file")
-    if not Path(args.out).resolve().parent.is_dir():
-        raise VentriloquistError(f"--out {args.out}: folder {Path(args.out).resolve().parent} does not exist")
+    inputs = [path for path in (args.audio, args.photo, args.points, args.style, bundle_path(args)) if path]
+    check_output_files([args.out], inputs)
+    if args.png_dir:
+        make_output_folder(args.png_dir, "--png-dir")
     face = make_face(args)
     done = render_file(build_pipeline(args), args.audio, args.out, face, args.fps, args.png_dir)
     width, height = face.size

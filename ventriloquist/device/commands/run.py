@@ -17,6 +17,7 @@ and closed (files renamed into place), servos go to neutral, and the exit status
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import threading
 from dataclasses import replace
@@ -48,6 +49,19 @@ def exaggeration(text: str) -> float:
     if not 0 <= gain <= MAX_EXAGGERATION:
         raise argparse.ArgumentTypeError(f"must be a number from 0 to {MAX_EXAGGERATION:g}, not {text!r}")
     return gain
+
+
+def positive(kind: type[int] | type[float]):
+    """An argparse type: a finite number > 0 of `kind`, so 0, -5 or nan never stand in for a default."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number > 0, not {text!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"must be a number > 0, not {text!r}")
+        return value
+    return parse
 
 
 def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
@@ -110,9 +124,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "options given here win over it")
     parser.add_argument("--source", help="mic (default), an audio file, or - for s16le PCM on stdin")
     parser.add_argument("--device", help="microphone (or playback speaker) by name or index (default: the system's)")
-    parser.add_argument("--rate", type=int, help=f"capture rate: of PCM on stdin (default {STDIN_RATE_HZ}), "
+    parser.add_argument("--rate", type=positive(int), help=f"capture rate: of PCM on stdin (default {STDIN_RATE_HZ}), "
                         "or the microphone's preferred rate (default: the model's)")
-    parser.add_argument("--channels", type=int, default=1, help="channels of PCM on stdin (default: %(default)s)")
+    parser.add_argument("--channels", type=positive(int), default=1,
+                        help="channels of PCM on stdin (default: %(default)s)")
     parser.add_argument("--fast", action="store_true", help="read a file as fast as possible instead of in real time")
     parser.add_argument("--playback", action="store_true",
                         help="play the file through the speaker, delayed by the pipeline latency, and follow it")
@@ -121,7 +136,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-face", action="store_true", help="no face, whatever --config says")
     parser.add_argument("--windowed", action="store_true", default=None,
                         help="face in a window instead of fullscreen")
-    parser.add_argument("--fps", type=float, help=f"face frames per second (default: the config's, else {FACE_FPS:g})")
+    parser.add_argument("--fps", type=positive(float),
+                        help=f"face frames per second (default: the config's, else {FACE_FPS:g})")
     parser.add_argument("--exaggerate", type=exaggeration, metavar="GAIN",
                         help="mouth and jaw gain of the face: 1 = as measured (default: config, else style)")
     parser.add_argument("--servos", metavar="CONFIG", help="drive servos with this servo config (TOML)")
@@ -130,8 +146,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stream", action="append", default=[], metavar="HOST:PORT",
                         help="send frames over UDP: HOST:PORT (JSON lines) or osc://HOST:PORT; repeatable "
                              "(replaces the config's [stream] target)")
-    parser.add_argument("--stream-rate", type=float, default=None, help="stream frames per second (default 60)")
-    parser.add_argument("--seconds", type=float, help="stop after this much audio")
+    parser.add_argument("--stream-rate", type=positive(float), default=None,
+                        help="stream frames per second (default 60)")
+    parser.add_argument("--seconds", type=positive(float), help="stop after this much audio")
     add_pipeline_arguments(parser)
 
 
@@ -184,14 +201,15 @@ def make_source(args: argparse.Namespace, pipeline):
     return FileSource(args.source, realtime=not args.fast)
 
 
-def make_sinks(args: argparse.Namespace) -> list:
-    """The outputs of resolved `args`; on a failure the ones already opened are closed again."""
+def make_sinks(args: argparse.Namespace, faps: tuple[int, ...]) -> list:
+    """The outputs of resolved `args` (`faps`: the model's, for the servo mix); on a failure the ones already
+    opened are closed again."""
     from ventriloquist.device.sinks import file_sink, stream_sink
     from ventriloquist.device.sinks.adapters import ServoSink, WrappedSink
+    from ventriloquist.device.sinks.base import abort_on_error
 
     sound = Path(args.source).name if args.source not in ("mic", "-") else ""
-    sinks: list = []
-    try:
+    with abort_on_error([]) as sinks:
         sinks += [file_sink(path, sound_file=sound) for path in args.fap_out]
         sinks += [stream_sink(target, args.stream_rate) for target in args.stream]
         if args.servos:
@@ -200,7 +218,7 @@ def make_sinks(args: argparse.Namespace) -> list:
             from ventriloquist.firmware_bridge.servo_map import ServoMapper
 
             config = load_servo_config(args.servos)
-            sinks.append(ServoSink(ServoMapper(config), ServoLink(config)))
+            sinks.append(ServoSink(ServoMapper(config, faps), ServoLink(config)))
         if args.face:
             from ventriloquist.device.face import CartoonFace
             from ventriloquist.device.face.display import FaceSink, KioskDisplay
@@ -212,10 +230,6 @@ def make_sinks(args: argparse.Namespace) -> list:
                                    fallback_offscreen=not args.fullscreen)
             face = CartoonFace(args.face, display.size, args.exaggerate)
             sinks.append(WrappedSink(FaceSink(face, display), args.fps))
-    except BaseException:
-        for sink in sinks:
-            sink.abort()
-        raise
     return sinks
 
 
@@ -274,7 +288,7 @@ class StopOnSignal:
     def _on_signal(self, signum, frame) -> None:
         self.signal_name = signal.Signals(signum).name
         if self.engine is not None:
-            self.engine.stop()
+            self.engine.interrupt()  # also cuts short a wait for audio that may never come (a silent pipe)
 
     def __exit__(self, *exc) -> None:
         for s, handler in self.saved.items():
@@ -286,6 +300,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ventriloquist.device.config import load_config
     from ventriloquist.device.engine import Engine
+    from ventriloquist.device.outputs import check_output_files
     from ventriloquist.device.watchdog import SystemdNotifier
 
     log = logging.getLogger("ventriloquist.device.run")
@@ -293,11 +308,14 @@ def run(args: argparse.Namespace) -> int:
     with StopOnSignal() as stopper:
         config = load_config(args.config) if args.config else None
         args = resolve(args, config)
+        inputs = [path for path in (args.source, args.config, args.servos) if path and path not in ("mic", "-")]
+        inputs.append(bundle_path(args, config))
+        check_output_files(args.fap_out, inputs, option="--fap-out")
         pipeline = build_pipeline(args, config)
         source = make_source(args, pipeline)
         if args.seconds is not None:
             source = _Limited(source, args.seconds)
-        sinks = make_sinks(args)
+        sinks = make_sinks(args, pipeline.faps)
         stopper.install()  # the kiosk display takes SIGTERM when it opens; the engine's stop is cleaner
         if not sinks:
             log.info("no output chosen (--face, --servos, --fap-out, --stream): running for the counters only")

@@ -44,7 +44,7 @@ def load_points(path: str | Path) -> dict[str, tuple[float, float]]:
     """Neutral feature points of a photo (image pixels, y down) from JSON; missing mid-lip points filled."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:  # Recursion: nested too deeply
         raise VentriloquistError(f"cannot read feature points {path}: {e}") from None
     raw = data.get("points", data) if isinstance(data, dict) else None
     if not isinstance(raw, dict):

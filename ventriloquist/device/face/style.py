@@ -137,6 +137,6 @@ def load_style(name_or_path: str | Path | FaceStyle = "classic") -> FaceStyle:
         raise VentriloquistError(f"no face style {text!r}: give one of {', '.join(STYLES)} or a .toml file")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as e:  # RecursionError: nested too deeply
         raise VentriloquistError(f"style {path}: not valid TOML ({e})") from None
     return style_from_dict(data, path.stem, str(path))

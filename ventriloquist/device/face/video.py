@@ -89,20 +89,26 @@ def render_video(frames: FapFrames, audio_path: str | Path, out_path: str | Path
            "-map", "0:v:0", "-map", "1:a:0", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
            "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", str(tmp)]
     surface = pygame.Surface((width, height))
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    # ffmpeg in its own session: Ctrl-C reaches only us, and we stop it and remove its partial file.
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
-        for row in tqdm(values, desc=f"render {out_path.name}", unit="frame", disable=not progress):
-            face.draw(surface, dict(zip(frames.faps, row.tolist(), strict=True)))
-            proc.stdin.write(pygame.image.tobytes(surface, "RGB"))
-        proc.stdin.close()
-    except BrokenPipeError:
-        pass
-    err = proc.stderr.read().decode(errors="replace").strip()
-    if proc.wait() != 0 or not tmp.exists():
+        try:
+            for row in tqdm(values, desc=f"render {out_path.name}", unit="frame", disable=not progress):
+                face.draw(surface, dict(zip(frames.faps, row.tolist(), strict=True)))
+                proc.stdin.write(pygame.image.tobytes(surface, "RGB"))
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        err = proc.stderr.read().decode(errors="replace").strip()
+        if proc.wait() != 0 or not tmp.exists():
+            raise VentriloquistError(f"ffmpeg could not write {out_path}: {err.splitlines()[-1] if err else 'failed'}")
+        os.replace(tmp, out_path)
+    except BaseException:
+        proc.kill()
+        proc.wait()
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-        raise VentriloquistError(f"ffmpeg could not write {out_path}: {err.splitlines()[-1] if err else 'failed'}")
-    os.replace(tmp, out_path)
+        raise
     return out_path
 
 

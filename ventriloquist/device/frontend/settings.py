@@ -18,6 +18,18 @@ MAX_RATE_HZ = 48_000
 """Highest supported input and feature sample rate."""
 RESAMPLE_QUALITIES = ("LQ", "MQ", "HQ", "VHQ")
 """soxr recipes a preset may name."""
+MAX_WINDOW_SAMPLES = 4096
+"""Longest analysis window (256 ms at 16 kHz); settings come from bundles, which anyone may re-sign."""
+MAX_FFT_SIZE = 8192
+MAX_MEL_BANDS = 256
+MAX_MODEL_ORDER = 64
+"""Highest lpc_order / plp_order."""
+MAX_CONTEXT_FRAMES = 100
+"""Most past or future frames stacked."""
+MAX_NAME_CHARS = 100
+"""A preset name is shown by `verify` and `doctor`: printable text only."""
+MAX_FRAME_RATE_HZ = 1000.0
+"""Most frames per second (rate_hz / hop_samples); each frame is one run of the model."""
 
 FEATURE_KINDS = {
     "lpc_cepstra": "cepstra c1.. of a Burg LPC model of the pre-emphasised, Hamming-windowed frame",
@@ -187,16 +199,19 @@ def _fail(key: str, why: str) -> None:
 
 
 def _validate(s: FrontendSettings) -> None:
+    if not (s.name.isprintable() and 0 < len(s.name) <= MAX_NAME_CHARS):
+        _fail("name", f"must be 1..{MAX_NAME_CHARS} printable characters")
     if not MIN_RATE_HZ <= s.rate_hz <= MAX_RATE_HZ:
         _fail("rate_hz", f"must be within {MIN_RATE_HZ}..{MAX_RATE_HZ}, got {s.rate_hz}")
-    if s.window_samples < 16:
-        _fail("window_samples", f"must be >= 16, got {s.window_samples}")
-    if not 1 <= s.hop_samples <= s.window_samples:
-        _fail("hop_samples", f"must be within 1..window_samples, got {s.hop_samples}")
-    if s.fft_size < s.window_samples or s.fft_size & (s.fft_size - 1):
-        _fail("fft_size", f"must be a power of two >= window_samples, got {s.fft_size}")
-    if s.context_past < 0 or s.context_future < 0:
-        _fail("context_past" if s.context_past < 0 else "context_future", "must be >= 0")
+    if not 16 <= s.window_samples <= MAX_WINDOW_SAMPLES:
+        _fail("window_samples", f"must be within 16..{MAX_WINDOW_SAMPLES}, got {s.window_samples}")
+    if not s.rate_hz / MAX_FRAME_RATE_HZ <= s.hop_samples <= s.window_samples:
+        _fail("hop_samples", f"must be within rate_hz/{MAX_FRAME_RATE_HZ:g}..window_samples, got {s.hop_samples}")
+    if not s.window_samples <= s.fft_size <= MAX_FFT_SIZE or s.fft_size & (s.fft_size - 1):
+        _fail("fft_size", f"must be a power of two within window_samples..{MAX_FFT_SIZE}, got {s.fft_size}")
+    for key in ("context_past", "context_future"):
+        if not 0 <= getattr(s, key) <= MAX_CONTEXT_FRAMES:
+            _fail(key, f"must be within 0..{MAX_CONTEXT_FRAMES}, got {getattr(s, key)}")
     if not s.features:
         _fail("features", "must list at least one [kind, count]")
     kinds = [kind for kind, _ in s.features]
@@ -223,6 +238,11 @@ def _validate(s: FrontendSettings) -> None:
         _fail("f0_max_hz", f"needs 20 <= f0_min_hz < f0_max_hz <= rate_hz/4, got {s.f0_max_hz}")
     if not 0.005 <= s.pitch_window_s <= 0.1:
         _fail("pitch_window_s", f"must be within 0.005..0.1 s, got {s.pitch_window_s}")
+    for key in ("yin_threshold", "voicing_threshold"):
+        if not 0 < getattr(s, key) <= 1:
+            _fail(key, f"must be within (0, 1], got {getattr(s, key)}")
+    if not -200 <= s.voicing_floor_dbfs <= 0:
+        _fail("voicing_floor_dbfs", f"must be within -200..0 dBFS, got {s.voicing_floor_dbfs}")
     if s.resample_quality not in RESAMPLE_QUALITIES:
         _fail("resample_quality", f"must be one of {RESAMPLE_QUALITIES}, got {s.resample_quality!r}")
     if not (s.normalise_s == 0 or 0.5 <= s.normalise_s <= 60):
@@ -231,9 +251,9 @@ def _validate(s: FrontendSettings) -> None:
         _fail("normalise_gate_db", f"must be within (0, 60] dB, got {s.normalise_gate_db}")
     if not 0 <= s.normalise_silence_weight <= 1:
         _fail("normalise_silence_weight", f"must be within 0..1, got {s.normalise_silence_weight}")
-    for key in ("lpc_order", "plp_order", "mel_bands"):
-        if getattr(s, key) < 1:
-            _fail(key, "must be >= 1")
+    for key, limit in (("lpc_order", MAX_MODEL_ORDER), ("plp_order", MAX_MODEL_ORDER), ("mel_bands", MAX_MEL_BANDS)):
+        if not 1 <= getattr(s, key) <= limit:
+            _fail(key, f"must be within 1..{limit}, got {getattr(s, key)}")
 
 
 PAPER_RATE_HZ = 8_040

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 
 from ventriloquist.device.errors import VentriloquistError
 from ventriloquist.device.values import FapFrames
@@ -58,3 +60,14 @@ def check_rate(rate_hz: float | None, where: str) -> float | None:
     if rate_hz is not None and not 0 < rate_hz <= 1000:
         raise VentriloquistError(f"{where}: rate must be within (0, 1000] frames/s, got {rate_hz}")
     return rate_hz
+
+
+@contextlib.contextmanager
+def abort_on_error(sinks: list) -> Iterator[list]:
+    """Yield `sinks` to fill; if filling fails, the ones already made are aborted (no temporary file stays)."""
+    try:
+        yield sinks
+    except BaseException:
+        for sink in sinks:
+            sink.abort()
+        raise

@@ -57,18 +57,20 @@ class RhubarbSink(Sink):
         self.path = Path(path)
         self.layout = layout
         self.sound_file = sound_file
-        self.times_s: list[np.ndarray] = []
-        self.shapes: list[np.ndarray] = []
+        self.parts: list[FapFrames] = []
+        """Every frame: the shapes look at the whole track (a mouth held still is at rest)."""
         self.done = False
 
     def write(self, frames: FapFrames) -> None:
         if len(frames):
-            self.times_s.append(np.asarray(frames.times_s) - self.t_origin_s)
-            self.shapes.append(mouth_shapes(frames))
+            self.parts.append(frames)
 
     def cues(self) -> list[tuple[float, float, str]]:
-        times_s = np.concatenate(self.times_s) if self.times_s else np.zeros(0)
-        shapes = np.concatenate(self.shapes) if self.shapes else np.zeros(0, "<U1")
+        if self.parts:
+            frames = FapFrames.concat(self.parts, self.parts[0].faps)
+            times_s, shapes = np.asarray(frames.times_s) - self.t_origin_s, mouth_shapes(frames)
+        else:
+            times_s, shapes = np.zeros(0), np.zeros(0, "<U1")
         if len(times_s):
             times_s[0] = 0.0  # the first cue starts with the audio
         audio_end_s = self.t_end_s - self.t_origin_s if self.t_end_s is not None else 0.0

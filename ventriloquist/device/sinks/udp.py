@@ -11,7 +11,10 @@ A send that fails (no route, buffer full) is counted and dropped; it never stops
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import logging
+import re
 import socket
 import struct
 
@@ -20,6 +23,7 @@ from ventriloquist.device.sinks.base import Sink, check_rate
 from ventriloquist.device.sinks.records import frame_records
 from ventriloquist.device.values import FapFrames
 
+log = logging.getLogger(__name__)
 DEFAULT_RATE_HZ = 60.0
 PROTOCOLS = ("json", "osc")
 OSC_IMMEDIATE = 1
@@ -47,14 +51,32 @@ def osc_bundle(messages: list[bytes]) -> bytes:
     return b"#bundle\0" + struct.pack(">Q", OSC_IMMEDIATE) + b"".join(struct.pack(">i", len(m)) + m for m in messages)
 
 
+HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+"""One DNS label (RFC 1123): what a resolver accepts, checked here so a bad name is a message, not a crash."""
+MAX_HOST_CHARS = 253
+
+
+def _valid_host(host: str) -> bool:
+    """An IPv4/IPv6 address or a DNS name of valid labels."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        labels = host.removesuffix(".").split(".")
+        return len(host) <= MAX_HOST_CHARS and all(HOST_LABEL.fullmatch(label) for label in labels)
+
+
 def parse_target(target: str) -> tuple[str, str, int]:
     """"HOST:PORT" | "udp://HOST:PORT" | "osc://HOST:PORT" -> (protocol, host, port)."""
     protocol, _, rest = target.rpartition("://")
     protocol = {"": "json", "udp": "json"}.get(protocol, protocol)
     host, _, port = rest.rpartition(":")
-    if protocol not in PROTOCOLS or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    host = host.removeprefix("[").removesuffix("]")
+    if protocol not in PROTOCOLS or not port.isdigit() or not 0 < int(port) < 65536:
         raise VentriloquistError(f"stream target {target!r}: expected HOST:PORT, udp://HOST:PORT or osc://HOST:PORT")
-    return protocol, host.strip("[]"), int(port)
+    if not _valid_host(host):
+        raise VentriloquistError(f"stream target {target!r}: {host!r} is not an IP address or a valid host name")
+    return protocol, host, int(port)
 
 
 class UdpSink(Sink):
@@ -74,8 +96,10 @@ class UdpSink(Sink):
             raise VentriloquistError(f"stream target {host}:{port}: cannot resolve ({e.strerror})") from None
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
         self.sock.setblocking(False)
+        self.target = f"{host}:{port}"
         self.sent = 0
         self.failed = 0
+        self.last_error = ""
 
     @classmethod
     def from_target(cls, target: str, rate_hz: float | None = DEFAULT_RATE_HZ) -> UdpSink:
@@ -99,8 +123,13 @@ class UdpSink(Sink):
             try:
                 self.sock.sendto(self.encode(record), self.address)
                 self.sent += 1
-            except OSError:
+            except OSError as e:
                 self.failed += 1
+                self.last_error = e.strerror or type(e).__name__
 
     def close(self) -> None:
+        """A stream that lost frames says so: a run whose every send failed is not a normal run."""
         self.sock.close()
+        if self.failed:
+            log.warning("stream to %s: %d of %d frames could not be sent (%s)", self.target, self.failed,
+                        self.sent + self.failed, self.last_error)

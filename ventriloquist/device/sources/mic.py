@@ -19,6 +19,7 @@ import numpy as np
 
 from ventriloquist.device.errors import VentriloquistError
 from ventriloquist.device.frontend import to_mono_float32
+from ventriloquist.device.quiet import quiet_stderr
 from ventriloquist.device.sources import DEFAULT_CHUNK_S
 from ventriloquist.device.values import AudioChunk
 
@@ -100,30 +101,32 @@ class MicSource:
         raise VentriloquistError(f"microphone {self.device_name!r}: supports none of the rates {COMMON_RATES_HZ}")
 
     def _open(self) -> None:
-        self.pa = self.pyaudio.PyAudio()  # a fresh PortAudio session re-scans devices (hot-plug)
-        try:
-            index = self._find_device(self.pa)
-            info = self.pa.get_device_info_by_index(index)
-            self.device_name = info["name"]
-            self.channels = 1 if info["maxInputChannels"] >= 1 else int(info["maxInputChannels"])
-            self.rate_hz = self._negotiate_rate(self.pa, index, self.channels)
-            self.chunk_samples = max(1, round(self.chunk_s * self.rate_hz))
-            self.stream = self.pa.open(
-                format=self.pyaudio.paInt16, channels=self.channels, rate=self.rate_hz, input=True,
-                input_device_index=index, frames_per_buffer=self.chunk_samples,
-            )
-        except BaseException:
-            self._close_device()
-            raise
+        with quiet_stderr():  # ALSA and JACK print 100-200 lines while PortAudio probes; failures still raise
+            self.pa = self.pyaudio.PyAudio()  # a fresh PortAudio session re-scans devices (hot-plug)
+            try:
+                index = self._find_device(self.pa)
+                info = self.pa.get_device_info_by_index(index)
+                self.device_name = info["name"]
+                self.channels = 1 if info["maxInputChannels"] >= 1 else int(info["maxInputChannels"])
+                self.rate_hz = self._negotiate_rate(self.pa, index, self.channels)
+                self.chunk_samples = max(1, round(self.chunk_s * self.rate_hz))
+                self.stream = self.pa.open(
+                    format=self.pyaudio.paInt16, channels=self.channels, rate=self.rate_hz, input=True,
+                    input_device_index=index, frames_per_buffer=self.chunk_samples,
+                )
+            except BaseException:
+                self._close_device()
+                raise
 
     def _close_device(self) -> None:
-        if self.stream is not None:
-            try:
-                self.stream.close()
-            except OSError:
-                pass
-        if self.pa is not None:
-            self.pa.terminate()
+        with quiet_stderr():
+            if self.stream is not None:
+                try:
+                    self.stream.close()
+                except OSError:
+                    pass
+            if self.pa is not None:
+                self.pa.terminate()
         self.stream = self.pa = None
 
     # -- reading -----------------------------------------------------------------------------------

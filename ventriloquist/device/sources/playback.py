@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.quiet import quiet_stderr
 from ventriloquist.device.sources import DEFAULT_CHUNK_S
 from ventriloquist.device.sources.file import FileSource
 from ventriloquist.device.values import AudioChunk
@@ -62,10 +63,11 @@ class PlaybackSource:
         raise VentriloquistError(f"playback: no output device {self.device!r}")
 
     def __iter__(self) -> Iterator[AudioChunk]:
-        self.pa = self.pyaudio.PyAudio()
         try:
-            self.stream = self.pa.open(format=self.pyaudio.paInt16, channels=1, rate=self.rate_hz, output=True,
-                                       output_device_index=self._output_index())
+            with quiet_stderr():  # ALSA and JACK chatter while PortAudio probes devices
+                self.pa = self.pyaudio.PyAudio()
+                self.stream = self.pa.open(format=self.pyaudio.paInt16, channels=1, rate=self.rate_hz, output=True,
+                                           output_device_index=self._output_index())
         except OSError as e:
             self.close()
             raise VentriloquistError(f"playback: cannot open the output device at {self.rate_hz} Hz ({e})") from None
@@ -84,8 +86,9 @@ class PlaybackSource:
             n += len(pcm)
 
     def close(self) -> None:
-        if self.stream is not None:
-            self.stream.close()
-        if self.pa is not None:
-            self.pa.terminate()
+        with quiet_stderr():
+            if self.stream is not None:
+                self.stream.close()
+            if self.pa is not None:
+                self.pa.terminate()
         self.stream = self.pa = None

@@ -63,6 +63,7 @@ def _plots(root: Path, clips: list[str], png: Path | None) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the chosen corpus action; expected failures raise VentriloquistError."""
     from ventriloquist.device.errors import VentriloquistError
+    from ventriloquist.device.outputs import make_output_folder
     from ventriloquist.training.corpus.report import write_report
 
     if args.corpus_action == "report":
@@ -74,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise VentriloquistError(f"--jobs must be at least 1, not {args.jobs}")
+    make_output_folder(args.out, "--out")
     settings = PrepareSettings(
         out=args.out, jobs=args.jobs, engine=args.engine, min_face_found=args.min_face_found,
         speaker=args.speaker, licence=args.licence or USER_LICENCE,

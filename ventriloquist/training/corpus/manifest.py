@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import wave
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ import numpy as np
 from ventriloquist.device import atomic
 from ventriloquist.device.errors import VentriloquistError
 
+log = logging.getLogger(__name__)
 MANIFEST = "manifest.jsonl"
 CORPUS_INFO = "corpus.json"
 SKIPPED = "skipped.jsonl"
@@ -131,8 +133,21 @@ def entry_paths(entry_id: str) -> dict[str, str]:
     }
 
 
+def _entry_after_fragment(line: str) -> dict | None:
+    """The whole entry at the end of `line` that an older writer appended straight after a torn one."""
+    for start in (i for i, c in enumerate(line) if c == "{" and i > 0):
+        try:
+            row = json.loads(line[start:])
+        except json.JSONDecodeError:
+            continue
+        if isinstance(row, dict) and "id" in row:  # not a table nested in the fragment
+            return row
+    return None
+
+
 def read_manifest_lines(root: Path) -> list[dict]:
-    """Manifest lines as dicts; a torn last line (a crash mid-write) is ignored."""
+    """Manifest lines as dicts; a torn last line (a crash mid-write) is ignored, and a torn fragment in front
+    of a whole entry (what appending after a crash used to leave) is dropped with a note."""
     path = Path(root) / MANIFEST
     if not path.exists():
         return []
@@ -143,10 +158,16 @@ def read_manifest_lines(root: Path) -> list[dict]:
             continue
         try:
             rows.append(json.loads(line))
+            continue
         except json.JSONDecodeError:
-            if number == len(lines):
-                break
-            raise VentriloquistError(f"{path}: line {number} is not JSON") from None
+            row = _entry_after_fragment(line)
+        if row is None and number == len(lines):
+            break
+        if row is None:
+            raise VentriloquistError(f"{path}: line {number} is not JSON")
+        log.warning("%s: line %d starts with a torn entry (an interrupted write); kept the whole one after it",
+                    path, number)
+        rows.append(row)
     return rows
 
 
@@ -158,10 +179,42 @@ def load_manifest(root: str | Path) -> list[Entry]:
     return [Entry.from_json(root, row) for row in read_manifest_lines(root)]
 
 
+def _end_torn_line(f) -> None:
+    """A manifest not ending in a newline was cut mid-write (a crash, a power cut): end its last line first.
+
+    A torn line that is still whole JSON only lost its newline and gets it back; a fragment is cut off
+    (its entry is redone, since it never counted as done), and the log says so.
+    """
+    size = f.seek(0, os.SEEK_END)
+    if size == 0:
+        return
+    f.seek(size - 1)
+    if f.read(1) == b"\n":
+        return
+    f.seek(0)
+    data = f.read()
+    start = data.rfind(b"\n") + 1
+    try:
+        json.loads(data[start:])
+        f.write(b"\n")
+        log.warning("%s: its last line had lost its newline (an interrupted write); ended it", f.name)
+    except ValueError:
+        f.truncate(start)
+        log.warning("%s: dropped a torn last line of %d bytes (an interrupted write); its entry is redone",
+                    f.name, size - start)
+
+
 def append_manifest(root: Path, row: dict) -> None:
-    """Append one entry line; call only after the entry's files are in place."""
-    with open(Path(root) / MANIFEST, "a", encoding="utf-8") as f:
-        f.write(json.dumps(row, sort_keys=True) + "\n")
+    """Append one entry line; call only after the entry's files are in place.
+
+    The line goes out in one write with its newline, after any torn last line is ended, so a good line
+    never follows a fragment.
+    """
+    path = Path(root) / MANIFEST
+    with open(path, "r+b" if path.exists() else "wb") as f:
+        _end_torn_line(f)
+        f.seek(0, os.SEEK_END)
+        f.write((json.dumps(row, sort_keys=True) + "\n").encode())
         f.flush()
         os.fsync(f.fileno())
 
