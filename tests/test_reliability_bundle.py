@@ -120,6 +120,6 @@ def test_deeply_nested_settings_files_are_one_line(command, name, text, talk, tm
     file = tmp_path / name
     file.write_text(text)
     values = {"FILE": str(file), "TALK": str(talk), "OUT": str(tmp_path / "v.mp4"),
-              "PHOTO": str(Path(__file__).parents[1] / "docs" / "face.png")}
+              "PHOTO": str(Path(__file__).parents[1] / "docs" / "demo_strip.png")}
     assert main([values.get(a, a) for a in command]) == 2
     one_line_error(capsys, name)
