@@ -169,9 +169,9 @@ def evaluation_report(bundles: list, corpora: list[Path], out_dir: Path, *, seed
         label = b.name if b.name not in results else f"{b.name} ({b.path.name if b.path else len(results)})"
         speakers = set(b.provenance.get("speakers", []))
         results[label] = evaluate(b, entries, speakers, seed=seed)
-        stem = label.replace(" ", "_").replace("(", "").replace(")", "")
-        _fig6(b, entries, speakers, out_dir / f"fig6_{stem}.png")
-        _dev_lips(b, entries, speakers, out_dir / f"dev_lips_{stem}.png")
+        _fig6(b, entries, speakers, out_dir / f"fig6_{label.replace(' ', '_').replace('(', '').replace(')', '')}.png")
+    trained_on = {speaker for b in bundles for speaker in b.provenance.get("speakers", [])}
+    _dev_lips(bundles, entries, trained_on, out_dir / "dev_lips.png")
     write_json(out_dir / "report.json", results)
     (out_dir / "report.md").write_text(results_markdown(results))
     summary_png(results, out_dir / "summary.png")
@@ -196,25 +196,29 @@ def _fig6(bundle, entries, speakers: set[str], path: Path) -> None:
 
 
 DEV_PLOT_CLIPS = 4
-"""Dev-set clips drawn in dev_lips_*.png (the longest ones, so each shows running speech)."""
+"""Dev-set clips drawn in dev_lips.png (the longest ones, so each shows running speech) ..."""
+DEV_PLOT_S = 8.0
+"""... their first seconds, so single movements stay visible."""
 
 
-def _dev_lips(bundle, entries, speakers: set[str], path: Path) -> None:
-    """Tracked vs predicted lip opening (each scaled to mean 0, spread 1) on a few dev-set clips."""
+def _dev_lips(bundles: list, entries, speakers: set[str], path: Path) -> None:
+    """Tracked vs each bundle's lip opening (each curve scaled to mean 0, spread 1) on a few dev-set clips."""
     from ventriloquist.training.evaluate import bundle_predictor, groups, opening_of, utterance
 
     dev = sorted(groups(entries, speakers)["dev"], key=lambda e: -e.duration_s)[:DEV_PLOT_CLIPS]
     if not dev:
         return
-    predict = bundle_predictor(bundle)
+    predictors = [(b.name, bundle_predictor(b)) for b in bundles]
     plt = _pyplot()
     fig, axes = plt.subplots(len(dev), 1, figsize=(9, 1.9 * len(dev)), squeeze=False)
     for ax, entry in zip(axes[:, 0], dev, strict=True):
         u = utterance(entry, "dev")
-        t, faps = predict(u.samples, u.rate_hz)
-        model = np.interp(u.times_s, t, opening_of(faps))
-        for values, style, label in ((u.opening, "k-", "tracked lips"), (model, "C0-", bundle.name)):
-            ok = np.isfinite(values)
+        curves = [(u.opening, "k-", "tracked lips")]
+        for i, (name, predict) in enumerate(predictors):
+            t, faps = predict(u.samples, u.rate_hz)
+            curves.append((np.interp(u.times_s, t, opening_of(faps)), f"C{i}-", name))
+        for values, style, label in curves:
+            ok = np.isfinite(values) & (u.times_s < DEV_PLOT_S)
             z = (values - np.nanmean(values)) / (np.nanstd(values) + 1e-9)
             ax.plot(u.times_s[ok], z[ok], style, lw=1, label=label)
         ax.set_title(f"{u.speaker}: {u.id}", fontsize=8)
