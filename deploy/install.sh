@@ -134,7 +134,7 @@ if [ "$SYSTEM" = 1 ]; then
             systemctl restart "ventriloquist-$ENABLE.service"
             say "started ventriloquist-$ENABLE (journalctl -u ventriloquist-$ENABLE -f to watch)"
         fi
-    else
+    elif [ "$ENABLE" != none ]; then
         say "systemd is not running here: enable the service on the Pi with systemctl enable ventriloquist-$ENABLE"
     fi
 fi
