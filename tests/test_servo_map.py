@@ -17,13 +17,7 @@ from ventriloquist.firmware_bridge.servo_config import (
     save_servo_config,
     servo_config_to_dict,
 )
-from ventriloquist.firmware_bridge.servo_map import (
-    ServoCsvSink,
-    ServoFrames,
-    ServoMapper,
-    interp_columns,
-    write_servo_csv,
-)
+from ventriloquist.firmware_bridge.servo_map import ServoCsvSink, ServoFrames, ServoMapper, write_servo_csv
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "deploy" / "servos.example.toml"
 CHUNKS = (1, 17, 160, 1024)
@@ -239,15 +233,3 @@ def test_csv_sink_keeps_the_old_track_when_aborted(tmp_path):
 def test_config_document_uses_fap_names():
     doc = servo_config_to_dict(load_servo_config(EXAMPLE))
     assert doc["channels"]["jaw"]["mix"] == {"open_jaw": 1.0}
-
-
-def test_interp_columns_is_np_interp_per_servo_including_the_held_ends():
-    rng = np.random.default_rng(0)
-    xp = np.cumsum(rng.uniform(0.001, 0.02, 50))
-    fp = rng.normal(1500, 200, (50, 7))
-    for _ in range(200):
-        x = rng.uniform(xp[0] - 0.1, xp[-1] + 0.1, 7)
-        expected = [np.interp(x[c], xp, fp[:, c]) for c in range(7)]
-        np.testing.assert_allclose(interp_columns(x, xp, fp), expected, rtol=0, atol=1e-9)
-    np.testing.assert_array_equal(interp_columns(np.array([0.5, 2.0]), np.array([1.0]), np.array([[3.0, 4.0]])),
-                                  [3.0, 4.0])
