@@ -1,11 +1,12 @@
 """`ventriloquist bench cost`: what the appliance costs on a Pi, from counted instructions.
 
 Wall time on a busy workstation, or under emulation, says little about a Pi; the instructions a workload
-executes do, and valgrind's callgrind counts them the same twice on a busy machine. Each workload runs in a
-child Python under callgrind, once with nothing to do and once with work; the difference drops start-up
-(imports, loading the bundle, building the face) and leaves the cost per second of audio (live pipeline,
-20 ms chunks as live) or per face frame. The counts are this machine's instructions; PI_CORES turns them into
-a share of one core of each Pi with the clock and instructions-per-cycle documented in deploy/README.md.
+executes do, and valgrind's callgrind counts them however busy the machine is (runs agree within 0.5 %).
+Each workload runs in a child Python under callgrind, once with nothing to do and once with work; the
+difference drops start-up (imports, loading the bundle, building the face) and leaves the cost per second
+of audio (live pipeline, 20 ms chunks as live) or per face frame. The counts are this machine's
+instructions; PI_CORES turns them into a share of one core of each Pi with the clock and
+instructions-per-cycle documented in deploy/README.md.
 """
 
 from __future__ import annotations
