@@ -38,15 +38,17 @@ case "$ENABLE" in kiosk|puppet|none) ;; *) die "--enable takes kiosk, puppet or 
 [ "$SYSTEM" = 0 ] || [ "$(id -u)" = 0 ] || die "run as root (sudo), or pass --no-system to install files only"
 
 # 1. The kit is whole and meant for this machine.
-[ -d "$KIT/wheels" ] && [ -f "$KIT/requirements.txt" ] && [ -f "$KIT/TARGET" ] \
-    || die "$KIT is not an unpacked kit (wheels/, requirements.txt, TARGET): build one with deploy/build_wheelhouse.py"
+[ -d "$KIT/wheels" ] && [ -f "$KIT/TARGET" ] \
+    || die "$KIT is not an unpacked kit (wheels/, TARGET): build one with deploy/build_wheelhouse.py"
 (cd "$KIT" && sha256sum --quiet --strict -c SHA256SUMS) || die "the kit is damaged (SHA256SUMS does not match): copy it again"
 want_machine=$(sed -n 's/^machine=//p' "$KIT/TARGET")
-want_python=$(sed -n 's/^python=//p' "$KIT/TARGET")
+kit_pythons=$(sed -n 's/^pythons=//p' "$KIT/TARGET")
 [ "$(uname -m)" = "$want_machine" ] || die "this kit is for $want_machine, this machine is $(uname -m)"
-command -v "$PYTHON" >/dev/null || die "$PYTHON not found (Raspberry Pi OS Bookworm has python3 $want_python)"
-have_python=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-[ "$have_python" = "$want_python" ] || die "this kit is for Python $want_python, $PYTHON is $have_python"
+command -v "$PYTHON" >/dev/null || die "$PYTHON not found (Raspberry Pi OS has python3: Bookworm 3.11, Trixie 3.13)"
+# The kit carries wheels for each Python it lists; the Pi's own Python picks the set.
+want_python=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+REQUIREMENTS=$KIT/requirements-py$want_python.txt
+[ -f "$REQUIREMENTS" ] || die "this kit carries Python ${kit_pythons// / and }; $PYTHON is $want_python (Bookworm has 3.11, Trixie 3.13)"
 
 # pip sees the kit and nothing else: no index, no user or system pip.conf (piwheels), no cache.
 while read -r var; do unset "$var"; done < <(env | sed -n 's/^\(PIP_[A-Z0-9_]*\)=.*/\1/p')
@@ -65,12 +67,12 @@ fi
 # 3. The venv: reused when its Python matches, so a re-run only adds what changed.
 VENV=$PREFIX/venv
 if [ -x "$VENV/bin/python" ] && [ "$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" != "$want_python" ]; then
-    say "the venv's Python differs from the kit's; making a new one"
+    say "the venv's Python differs from $PYTHON ($want_python); making a new one"
     rm -rf "$VENV"
 fi
 mkdir -p "$PREFIX"
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv --system-site-packages "$VENV"
-"$VENV/bin/python" -m pip install -q -r "$KIT/requirements.txt"
+"$VENV/bin/python" -m pip install -q -r "$REQUIREMENTS"
 "$VENV/bin/python" -m pip install -q --no-deps --force-reinstall "$KIT"/wheels/ventriloquist-*.whl
 if ! "$VENV/bin/python" -c 'import pyaudio' 2>/dev/null; then
     if ls "$KIT"/wheels/[Pp]y[Aa]udio-*.tar.gz >/dev/null 2>&1 && [ -f /usr/include/portaudio.h ] \
@@ -132,7 +134,7 @@ if [ "$SYSTEM" = 1 ]; then
             systemctl restart "ventriloquist-$ENABLE.service"
             say "started ventriloquist-$ENABLE (journalctl -u ventriloquist-$ENABLE -f to watch)"
         fi
-    else
+    elif [ "$ENABLE" != none ]; then
         say "systemd is not running here: enable the service on the Pi with systemctl enable ventriloquist-$ENABLE"
     fi
 fi

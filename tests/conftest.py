@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import glob
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,6 +39,25 @@ def tiny_model_bytes(input_dim: int, n_out: int, activation: str = "softmax") ->
             capture_output=True, check=True, cwd=REPO,
         )
         return out.read_bytes()
+
+
+def find_python(version: str) -> str | None:
+    """An interpreter of `version` that can make venvs: Debian's first (Raspberry Pi OS's is Debian's), then
+    PATH, then pyenv's (its shims answer only for the global version)."""
+    candidates = [f"/usr/bin/python{version}", shutil.which(f"python{version}"),
+                  *sorted(glob.glob(str(Path.home() / f".pyenv/versions/{version}.*/bin/python{version}")))]
+    for candidate in filter(None, candidates):
+        probe = [candidate, "-c", "import ensurepip, venv"]
+        if Path(candidate).exists() and subprocess.run(probe, capture_output=True).returncode == 0:
+            return candidate
+    return None
+
+
+def python_or_skip(version: str) -> str:
+    found = find_python(version)
+    if found is None:
+        pytest.skip(f"no Python {version} with venv on this machine (pyenv install {version} adds one)")
+    return found
 
 
 def shared_path(*parts: str) -> Path:

@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import find_python, python_or_skip
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -46,3 +47,22 @@ def test_a_device_folder_in_the_working_directory_does_not_shadow_it(tmp_path):
                           capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert Path(done.stdout.strip()).is_relative_to(REPO / "ventriloquist")
+
+
+def test_make_setup_on_python_3_13_names_and_uses_a_python_that_training_can_run_on():
+    """Debian 13's python3 is 3.13, which tensorflow-cpu 2.21.0 and mediapipe 0.10.21 have no wheels for."""
+    python313 = python_or_skip("3.13")
+    if find_python("3.11") is None and find_python("3.12") is None:
+        pytest.skip("no Python 3.11 or 3.12 here to fall back on")
+    planned = subprocess.run(["make", "-n", "-B", ".venv/bin/.installed", ".venv-track/bin/.installed",
+                              f"PYTHON={python313}"], capture_output=True, text=True, cwd=REPO)
+    assert planned.returncode == 0, planned.stderr
+    used = {line.split(" -m venv ")[0] for line in planned.stdout.splitlines() if " -m venv " in line}
+    assert len(used) == 1 and python313 not in used
+    work_python = used.pop()
+    version = subprocess.run([work_python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                             capture_output=True, text=True).stdout.strip()
+    assert version in ("3.11", "3.12")
+    for venv in (".venv", ".venv-track"):
+        assert f"{python313} is not one of Python 3.11 3.12 (no tensorflow-cpu or mediapipe wheels for it): " \
+               f"{venv} uses {work_python}" in planned.stdout

@@ -51,16 +51,24 @@ class ServoFrames:
         return cls(np.concatenate([p.times_s for p in parts]), np.concatenate([p.pulses_us for p in parts]), channels)
 
 
-def fap_to_pulse_us(config: ServoConfig, mixed: np.ndarray) -> np.ndarray:
-    """Calibrated pulse widths (µs) for mixed FAP values (..., channels); clamped to min..max."""
-    lo = np.array([c.fap_range[0] for c in config.channels], np.float64)
-    hi = np.array([c.fap_range[1] for c in config.channels], np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        u = np.where(mixed >= 0, np.where(hi > 0, mixed / hi, 0.0), np.where(lo < 0, -mixed / lo, 0.0))
-    u = np.clip(u, -1.0, 1.0) * np.where(config.column("reverse") > 0, -1.0, 1.0)
-    neutral = config.column("pulse_neutral_us")
-    span = np.where(u >= 0, config.column("pulse_max_us") - neutral, neutral - config.column("pulse_min_us"))
-    return neutral + u * span
+class PulseCalibration:
+    """Mixed FAP values (..., channels) -> calibrated pulse widths (µs), clamped to min..max. The channel
+    settings are read once: on a Pi Zero every chunk's instructions count (`ventriloquist bench cost`)."""
+
+    def __init__(self, config: ServoConfig) -> None:
+        self.lo = np.array([c.fap_range[0] for c in config.channels], np.float64)
+        self.hi = np.array([c.fap_range[1] for c in config.channels], np.float64)
+        self.sign = np.where(config.column("reverse") > 0, -1.0, 1.0)
+        self.neutral = config.column("pulse_neutral_us")
+        self.up = config.column("pulse_max_us") - self.neutral
+        self.down = self.neutral - config.column("pulse_min_us")
+
+    def __call__(self, mixed: np.ndarray) -> np.ndarray:
+        lo, hi = self.lo, self.hi
+        with np.errstate(divide="ignore", invalid="ignore"):
+            u = np.where(mixed >= 0, np.where(hi > 0, mixed / hi, 0.0), np.where(lo < 0, -mixed / lo, 0.0))
+        u = np.clip(u, -1.0, 1.0) * self.sign
+        return self.neutral + u * np.where(u >= 0, self.up, self.down)
 
 
 def check_mix(config: ServoConfig, faps: tuple[int, ...]) -> None:
@@ -91,6 +99,7 @@ class ServoMapper:
         self.max_accel = config.column("max_accel_us_per_s2")
         self.relax_after_s = config.link.relax_after_silence_s
         self.mix_cache: dict[tuple[int, ...], np.ndarray] = {}
+        self.to_pulse_us = PulseCalibration(config)
         self.reset()
 
     def reset(self) -> None:
@@ -127,7 +136,7 @@ class ServoMapper:
                 raise VentriloquistError("servo mapper: FAP frame times must increase strictly")
             mixed = frames.values.astype(np.float64) @ self._mix_matrix(frames.faps)
             self.in_times_s = np.concatenate([self.in_times_s, times])
-            self.in_pulses_us = np.concatenate([self.in_pulses_us, fap_to_pulse_us(self.config, mixed)])
+            self.in_pulses_us = np.concatenate([self.in_pulses_us, self.to_pulse_us(mixed)])
             if self.next_k is None:
                 self.next_k = math.ceil(times[0] * self.rate_hz - GRID_EPSILON)
         return self._emit(final=False)

@@ -17,6 +17,7 @@ BENCHES: dict[str, str] = {
     "soak": "ventriloquist.device.bench_runtime:bench_soak",
     "render": "ventriloquist.device.face.bench:bench_render",
     "firmware": "ventriloquist.firmware_bridge.build:bench_firmware",
+    "cost": "ventriloquist.device.bench_cost:bench_cost",
 }
 """bench name -> "module:function" returning a list of figure dicts."""
 

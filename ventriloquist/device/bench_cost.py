@@ -1,0 +1,184 @@
+"""`ventriloquist bench cost`: what the appliance costs on a Pi, from counted instructions.
+
+Wall time on a busy workstation, or under emulation, says little about a Pi; the instructions a workload
+executes do, and valgrind's callgrind counts them however busy the machine is (runs agree within 0.5 %).
+Each workload runs in a child Python under callgrind, once with nothing to do and once with work; the
+difference drops start-up (imports, loading the bundle, building the face) and leaves the cost per second
+of audio (live pipeline, 20 ms chunks as live) or per face frame. The counts are this machine's
+instructions; PI_CORES turns them into a share of one core of each Pi with the clock and
+instructions-per-cycle documented in deploy/README.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+LIVE_SECONDS = 4.0
+FACE_FRAMES = 30
+FACE_SIZES = ((480, 320), (800, 480))
+FACE_FPS = 30
+SERVOS_ENV = "VENTRILOQUIST_BENCH_SERVOS"
+EXAMPLE_SERVOS = Path(__file__).resolve().parents[2] / "deploy" / "servos.example.toml"
+PI_CORES = {
+    "pi4": (1.8e9, 1.0),
+    "pi5": (2.4e9, 1.5),
+    "pi_zero_2w": (1.0e9, 0.6),
+}
+"""Board -> (clock Hz, instructions per cycle): Cortex-A72 at 1.8 GHz, A76 at 2.4 GHz, A53 at 1.0 GHz; the IPC
+values are rounded-down estimates for this mixed interpreter + numeric code (deploy/README.md says why)."""
+GOALS = {"kiosk": ("pi4", 25.0), "puppet": ("pi_zero_2w", 15.0)}
+"""Role -> (board, most percent of one core it may take): kiosk = live + face at 30 fps, 800x480;
+puppet = live + servo link, no face."""
+
+
+def _speech_chunks(seconds: float):
+    from ventriloquist.device.bench_runtime import RATE_HZ, speech_like
+    from ventriloquist.device.sources import DEFAULT_CHUNK_S
+    from ventriloquist.device.values import AudioChunk
+
+    audio, step = speech_like(max(seconds, DEFAULT_CHUNK_S)), int(RATE_HZ * DEFAULT_CHUNK_S)
+    return [AudioChunk(audio[i : i + step], RATE_HZ, i / RATE_HZ) for i in range(0, int(seconds * RATE_HZ), step)]
+
+
+class _Chunks:
+    """A source of ready-made live-sized chunks: no pacing, so the count does not depend on the clock."""
+
+    live, overflows = False, 0
+
+    def __init__(self, chunks: list) -> None:
+        self.chunks, self.rate_hz = chunks, chunks[0].rate_hz if chunks else 16_000
+
+    def __iter__(self):
+        return iter(self.chunks)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class _Encoded:
+    """The servo link's own work (mapping is upstream): every row becomes the board's bytes; no port here."""
+
+    def __init__(self, config) -> None:
+        from ventriloquist.firmware_bridge.link import make_encoder
+
+        self.encoder, self.sent = make_encoder(config), 0
+
+    def write(self, frames) -> None:
+        for row in frames.pulses_us:
+            self.sent += len(self.encoder.targets(row))
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def run_live(seconds: float, servos: str | None = None):
+    """The live pipeline on `seconds` of speech-like audio into a 30 fps sink (and the servo link, if given)."""
+    from ventriloquist.device.bench_runtime import _pipeline
+    from ventriloquist.device.engine import Engine
+    from ventriloquist.device.sinks.base import Sink
+
+    class Null(Sink):
+        rate_hz, realtime = 30.0, True
+
+        def write(self, frames) -> None:
+            """Stands in for the display: the engine's resampling to 30 fps is counted, drawing is not."""
+
+    sinks: list = [Null()]
+    if servos:
+        from ventriloquist.device.sinks.adapters import ServoSink
+        from ventriloquist.firmware_bridge.servo_config import load_servo_config
+        from ventriloquist.firmware_bridge.servo_map import ServoMapper
+
+        config = load_servo_config(servos)
+        sinks.append(ServoSink(ServoMapper(config), _Encoded(config)))
+    chunks = _speech_chunks(seconds)
+    return Engine(_pipeline(), sinks).run(_Chunks(chunks))
+
+
+def run_face(frames: int, width: int, height: int) -> None:
+    """Draw `frames` frames of a talking cartoon face at width x height and put each on a screen surface."""
+    import numpy as np
+    import pygame
+
+    from ventriloquist.device.face.bench import speech_like_frames
+    from ventriloquist.device.face.cartoon import CartoonFace
+    from ventriloquist.device.face.video import faps_at
+
+    face = CartoonFace("classic", (width, height))
+    surface, screen = pygame.Surface((width, height)), pygame.Surface((width, height))
+    stream = speech_like_frames(max(frames, 1) / FACE_FPS + 1)
+    values = faps_at(stream, np.arange(frames) / FACE_FPS)
+    for row in values:
+        face.draw(surface, dict(zip(stream.faps, row.tolist(), strict=True)))
+        screen.blit(surface, (0, 0))
+
+
+WORKLOADS = {"live": run_live, "face": run_face}
+
+
+def count_instructions(workload: str, *args: object) -> int:
+    """Instructions a child Python executes for WORKLOADS[workload](*args), counted by callgrind."""
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+           sys.executable, "-m", "ventriloquist.device.bench_cost", workload, json.dumps(args)]
+    env = {**os.environ, "PYTHONHASHSEED": "0", "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        raise RuntimeError(f"callgrind {workload} {args}: exit {done.returncode}: {done.stderr.strip()[-300:]}")
+    return int(found.group(1))
+
+
+def _servo_config() -> str | None:
+    path = os.environ.get(SERVOS_ENV) or (str(EXAMPLE_SERVOS) if EXAMPLE_SERVOS.is_file() else None)
+    return path if path and Path(path).is_file() else None
+
+
+def percent_of_core(instructions_per_s: float, board: str) -> float:
+    clock_hz, ipc = PI_CORES[board]
+    return 100 * instructions_per_s / (clock_hz * ipc)
+
+
+def bench_cost() -> list[dict]:
+    """Instructions per second of audio (live, puppet) and per face frame, and each role's share of each Pi."""
+    if shutil.which("valgrind") is None:
+        return [{"name": "cost", "value": -1.0, "unit": "instructions", "note": "not measured: install valgrind"}]
+    idle = count_instructions("live", 0.0)
+    per_s = {"live": (count_instructions("live", LIVE_SECONDS) - idle) / LIVE_SECONDS}
+    servos = _servo_config()
+    if servos:  # its own idle run: loading the servo config and modules is start-up, not cost per second
+        servo_idle = count_instructions("live", 0.0, servos)
+        per_s["puppet"] = (count_instructions("live", LIVE_SECONDS, servos) - servo_idle) / LIVE_SECONDS
+    figures = [{"name": f"{role}_instructions_per_audio_s", "value": round(v), "unit": "instructions",
+                "chunk_ms": 20, "audio_s": LIVE_SECONDS} for role, v in per_s.items()]
+    per_frame = {}
+    for width, height in FACE_SIZES:
+        blank = count_instructions("face", 0, width, height)
+        per_frame[width, height] = (count_instructions("face", FACE_FRAMES, width, height) - blank) / FACE_FRAMES
+        figures.append({"name": "face_instructions_per_frame", "value": round(per_frame[width, height]),
+                        "unit": "instructions", "size": f"{width}x{height}", "style": "classic"})
+    per_s["kiosk"] = per_s["live"] + FACE_FPS * per_frame[FACE_SIZES[-1]]
+    return figures + role_figures(per_s)
+
+
+def role_figures(instructions_per_s: dict[str, float]) -> list[dict]:
+    """Each role's share of one core of each Pi, with the goal where the role has one on that board."""
+    figures = []
+    for role, instructions in instructions_per_s.items():
+        goal_board, goal = GOALS.get(role, (None, None))
+        for board in PI_CORES:
+            figure = {"name": "pi_percent_of_one_core", "value": round(percent_of_core(instructions, board), 1),
+                      "unit": "percent_of_one_core", "role": role, "board": board}
+            if board == goal_board:
+                figure["goal_percent"] = goal
+            figures.append(figure)
+    return figures
+
+
+if __name__ == "__main__":  # a child of count_instructions: python -m ventriloquist.device.bench_cost NAME ARGS_JSON
+    WORKLOADS[sys.argv[1]](*json.loads(sys.argv[2]))
