@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -70,3 +71,20 @@ def test_silence_counts_with_its_weight():
 def test_bad_settings_name_their_key(key, value):
     with pytest.raises(VentriloquistError, match=key):
         dataclasses.replace(VOICE, **{key: value})
+
+
+def test_a_prior_starts_the_stream_from_typical_speech():
+    """With a prior, the first frames are scaled by the training speech's statistics, not by themselves."""
+    settings = dataclasses.replace(VOICE, normalise_prior_s=1.0, normalise_prior_mean=(0.0,) * VOICE.dim,
+                                   normalise_prior_std=(2.0,) * VOICE.dim)
+    first = FeatureFrames(np.full((1, VOICE.dim), 10.0, np.float32), np.zeros(1))
+    out = RunningNormaliser(settings).process(first).values[0]
+    assert np.all((4.0 < out) & (out < 5.0))  # about 10 / 2: the prior of 100 frames barely moves
+    assert not RunningNormaliser(VOICE).process(first).values.any()  # without: the first frame is its own mean
+    again = type(settings).from_dict(json.loads(json.dumps(settings.to_dict())))
+    assert again == settings  # a bundle carries its prior
+
+
+def test_a_prior_of_the_wrong_size_is_refused():
+    with pytest.raises(VentriloquistError, match="normalise_prior_mean"):
+        dataclasses.replace(VOICE, normalise_prior_s=1.0, normalise_prior_mean=(0.0,), normalise_prior_std=(1.0,))

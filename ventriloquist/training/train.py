@@ -58,6 +58,9 @@ class TrainSettings:
     augmentation: Augmentation = NO_AUGMENTATION
     val_fraction: float = 0.1
     """Share kept for early stopping: of a large speaker's clips, and of the small speakers as whole people."""
+    normalise_prior_s: float = 0.0
+    """With a running-normalised front end: start each stream from the training speech's statistics,
+    counted as this many seconds (they are measured here and stored in the bundle's feature settings)."""
     match_speaker_targets: bool = False
     """Map each speaker's FAP targets to the largest speaker's mean and spread per FAP: trackers and faces
     differ in how far they measure a lip moving, and the net should not learn those scales as voices."""
@@ -158,6 +161,17 @@ def _pick(groups: list[str], fraction: float, rng: np.random.Generator) -> list[
     return [groups[i] for i in order[: round(fraction * len(groups))]]
 
 
+def with_prior(frontend, entries: list, prior_s: float, cache: Path, jobs: int):
+    """The front end with its normaliser started from the mean and spread of `entries`' raw features."""
+    from ventriloquist.device.frontend import FrontendSettings
+
+    raw = replace(frontend, normalise_s=0.0)
+    rows = np.concatenate([c.features for c in load_clips(entries, raw, cache_dir=cache, jobs=jobs, desc="prior")])
+    return FrontendSettings.from_dict({**frontend.to_dict(), "normalise_prior_s": prior_s,
+                                       "normalise_prior_mean": rows.mean(0).tolist(),
+                                       "normalise_prior_std": np.maximum(rows.std(0), 1e-6).tolist()})
+
+
 def match_targets(clips: list, speaker_of: dict[str, str], n_first: int) -> tuple[list, list]:
     """Targets of every speaker mapped onto the largest speaker's per-FAP mean and spread (clean frames set the
     statistics); returns the clips split again at n_first."""
@@ -207,6 +221,8 @@ def train(corpus_dirs: list[Path], out_dir: Path, s: TrainSettings, *, jobs: int
     log.info("%d training clips (%d fit, %d validation), %d held out", len(train_entries), len(fit_entries),
              len(val_entries), len(heldout))
 
+    if s.normalise_prior_s and frontend.normalise_s:
+        frontend = with_prior(frontend, fit_entries, s.normalise_prior_s, cache, jobs)
     fit_clips = load_clips(fit_entries, frontend, s.augmentation, seed=s.seed, cache_dir=cache, jobs=jobs,
                            desc="fit features")
     val_clips = load_clips(val_entries, frontend, s.augmentation, seed=s.seed + 1, cache_dir=cache, jobs=jobs,

@@ -38,11 +38,15 @@ class RunningNormaliser:
         self.gate = settings.normalise_gate_db * NATURAL_LOG_PER_DB
         self.silence_weight = settings.normalise_silence_weight
         self.dim = settings.dim
+        self.prior_weight = settings.normalise_prior_s * settings.frame_rate_hz
+        self.prior_mean = np.array(settings.normalise_prior_mean or np.zeros(self.dim), np.float64)
+        self.prior_variance = np.array(settings.normalise_prior_std or np.zeros(self.dim), np.float64) ** 2
         self.weight = 0.0
-        """Sum of the decayed weights of the frames seen (0 before the first update)."""
+        """Sum of the decayed weights of the frames seen and of the prior (0: nothing yet)."""
         self.mean = np.zeros(self.dim)
         self.scatter = np.zeros(self.dim)
         """Decayed sum of squared deviations (West's weighted update); variance = scatter / weight."""
+        self.reset()
 
     def process(self, frames: FeatureFrames) -> FeatureFrames:
         values = np.asarray(frames.values, np.float64)
@@ -71,6 +75,7 @@ class RunningNormaliser:
         return FeatureFrames.empty(self.dim)
 
     def reset(self) -> None:
-        self.weight = 0.0
-        self.mean = np.zeros(self.dim)
-        self.scatter = np.zeros(self.dim)
+        """Back to the prior (typical training speech), or to nothing without one."""
+        self.weight = self.prior_weight
+        self.mean = self.prior_mean.copy()
+        self.scatter = self.prior_variance * self.prior_weight

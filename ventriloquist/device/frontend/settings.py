@@ -7,6 +7,7 @@ from it, so the net sees on the Pi exactly what it was trained on.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +95,12 @@ class FrontendSettings:
     """Frames more than this far below the running mean log energy count as silence ..."""
     normalise_silence_weight: float = 1.0
     """... and update the statistics with this weight (1: like speech, 0: not at all)."""
+    normalise_prior_s: float = 0.0
+    """Seconds of typical speech the normaliser's starting statistics count for (0: the stream's first frame)."""
+    normalise_prior_mean: tuple[float, ...] = ()
+    """Starting mean per feature (training speech), when normalise_prior_s > 0."""
+    normalise_prior_std: tuple[float, ...] = ()
+    """Starting spread per feature, when normalise_prior_s > 0."""
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -155,6 +162,9 @@ class FrontendSettings:
         values = dict(d)
         if "features" in values:
             values["features"] = _parse_features(values["features"])
+        for key in ("normalise_prior_mean", "normalise_prior_std"):
+            if key in values:
+                values[key] = _parse_numbers(key, values[key])
         for name, value in values.items():
             _check_type(name, value, fields[name].type)
         return cls(**values)
@@ -178,6 +188,13 @@ def column_of(settings: FrontendSettings, kind: str) -> int:
             return column
         column += count
     return -1
+
+
+def _parse_numbers(key: str, value: Any) -> tuple[float, ...]:
+    if not isinstance(value, list | tuple) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value):
+        raise VentriloquistError(f"frontend settings: key {key!r} must be a list of finite numbers")
+    return tuple(float(v) for v in value)
 
 
 def _parse_features(value: Any) -> tuple[tuple[str, int], ...]:
@@ -249,6 +266,11 @@ def _validate(s: FrontendSettings) -> None:
         _fail("normalise_s", f"must be 0 (off) or within 0.5..60 s, got {s.normalise_s}")
     if not 0 < s.normalise_gate_db <= 60:
         _fail("normalise_gate_db", f"must be within (0, 60] dB, got {s.normalise_gate_db}")
+    if not 0 <= s.normalise_prior_s <= 60:
+        _fail("normalise_prior_s", f"must be within 0..60 s, got {s.normalise_prior_s}")
+    if s.normalise_prior_s and not (len(s.normalise_prior_mean) == len(s.normalise_prior_std) == s.dim
+                                    and min(s.normalise_prior_std) > 0):
+        _fail("normalise_prior_mean", f"and normalise_prior_std need {s.dim} values each (spreads > 0)")
     if not 0 <= s.normalise_silence_weight <= 1:
         _fail("normalise_silence_weight", f"must be within 0..1, got {s.normalise_silence_weight}")
     for key, limit in (("lpc_order", MAX_MODEL_ORDER), ("plp_order", MAX_MODEL_ORDER), ("mel_bands", MAX_MEL_BANDS)):
