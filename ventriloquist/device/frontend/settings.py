@@ -145,6 +145,8 @@ class FrontendSettings:
         """JSON-able form for a bundle."""
         d = dataclasses.asdict(self)
         d["features"] = [[kind, count] for kind, count in self.features]
+        for key in ("normalise_prior_mean", "normalise_prior_std"):
+            d[key] = list(d[key])
         return d
 
     @classmethod
