@@ -40,7 +40,10 @@ def test_split_holds_out_whole_clips_or_the_end_of_one():
 
 
 def test_adapting_to_one_person_raises_their_held_out_score(tmp_path):
-    """Three addresses by one speaker (70 s): adapt on two, measure on the third."""
+    """Three talks of a dev-set speaker the shipped model never heard (32 s): adapt on two, measure on the third.
+
+    Measuring adaptation on an eval/ person is evaluation: the adapted bundle lives in tmp_path only.
+    """
     from ventriloquist.training.corpus.tracker import track_python
 
     pytest.importorskip("keras")
@@ -48,18 +51,18 @@ def test_adapting_to_one_person_raises_their_held_out_score(tmp_path):
         track_python()
     except VentriloquistError as e:
         pytest.skip(str(e))
-    videos = shared_path("data", "talking_faces", "train", "obama")
+    videos = shared_path("data", "talking_faces", "eval", "li")
     out = tmp_path / "bundle"
     done = subprocess.run([sys.executable, "-m", "ventriloquist", "adapt", str(videos), "--out", str(out),
-                           "--speaker", "obama"], capture_output=True, text=True, cwd=REPO, timeout=600)
+                           "--speaker", "li"], capture_output=True, text=True, cwd=REPO, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     adapted = load_bundle(out)
     record = adapted.provenance["adapted"]
-    assert [h[0] for h in record["heldout"]] == ["video/obama/styletalk_Obama_clip3"]
-    assert "video/obama/styletalk_Obama_clip3" not in record["fit_clips"]
-    assert record["heldout_r_after"] > record["heldout_r_before"] + 0.05
+    assert [h[0] for h in record["heldout"]] == ["video/li/styletalk_feifeili_clip3"]
+    assert "video/li/styletalk_feifeili_clip3" not in record["fit_clips"]
+    assert record["heldout_r_after"] > record["heldout_r_before"] + 0.1
     assert "## Speaker adaptation" in (out / "MODEL_CARD.md").read_text()
-    assert json.loads((out / "bundle.json").read_text())["name"] == "ventriloquist-default-adapted-obama"
+    assert json.loads((out / "bundle.json").read_text())["name"] == "ventriloquist-voices-adapted-li"
     assert "held-out lip-opening r" in done.stdout
 
 
