@@ -115,7 +115,7 @@ def adapt(bundle, entries: list, *, settings: AdaptSettings = AdaptSettings(), c
     import keras
 
     from ventriloquist.training.export import to_int8_tflite
-    from ventriloquist.training.isodata import fap_weights
+    from ventriloquist.training.isodata import clustering_space, nearest_labels
     from ventriloquist.training.net import fit
 
     fit_spans, held = split_person(entries)
@@ -127,21 +127,17 @@ def adapt(bundle, entries: list, *, settings: AdaptSettings = AdaptSettings(), c
     clips = _frames(fit_spans, fs, cache_dir, jobs, GAIN_ONLY)
     train_clips, val_clips = _time_split(clips)
     ex_fit, ex_val = (examples(c, fs, bundle.norm_mean, bundle.norm_std) for c in (train_clips, val_clips))
-    targets = ex_fit.targets.astype(np.float64)
-    offset = targets.mean(0)
-    spread = targets.std(0)
-    scale = fap_weights(bundle.faps) / np.where(spread > 1e-9, spread, 1.0)
-    patterns_z = ((bundle.patterns - offset) * scale).astype(np.float32)
+    offset, scale = clustering_space(ex_fit.targets, bundle.faps)
+    patterns_z = (bundle.patterns - offset) * scale
 
     def part(ex):
-        z = ((ex.targets - offset) * scale).astype(np.float32)
-        labels = np.argmin(((z[:, None, :] - patterns_z[None]) ** 2).sum(-1), 1)
-        return ex.inputs, labels, z, np.ones(len(z), np.float32)
+        z = (ex.targets - offset) * scale
+        return (ex.inputs, nearest_labels(z, patterns_z), z.astype(np.float32), np.ones(len(z), np.float32))
 
     keras.utils.set_random_seed(settings.seed)
     scorer = dequantised_scorer(bundle)
     net = replace(_net(bundle), learning_rate=settings.learning_rate)
-    history = fit(scorer, patterns_z, net, part(ex_fit), part(ex_val), epochs=settings.max_epochs,
+    history = fit(scorer, patterns_z.astype(np.float32), net, part(ex_fit), part(ex_val), epochs=settings.max_epochs,
                   patience=settings.patience, batch_size=settings.batch_size, seed=settings.seed, verbose=0)
     model_bytes = to_int8_tflite(scorer, ex_fit.inputs, seed=settings.seed)
     adapted = replace(bundle, model_bytes=model_bytes)

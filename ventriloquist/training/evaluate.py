@@ -21,6 +21,7 @@ import numpy as np
 from ventriloquist.device.fap import ANIMATION_SUBSET, FAPS
 from ventriloquist.device.values import AudioChunk, FapFrames
 from ventriloquist.training.baselines import JawFlapper
+from ventriloquist.training.corpus.sync import shifted
 from ventriloquist.training.dataset import align_targets, reorder_faps
 from ventriloquist.training.isodata import eq1_error
 
@@ -151,10 +152,7 @@ def best_lag(prediction: np.ndarray, reference: np.ndarray) -> tuple[float, floa
     max_steps = int(round(MAX_LAG_S * EVAL_RATE_HZ))
     best = (float("nan"), 0.0)
     for lag in range(-max_steps, max_steps + 1):
-        if lag >= 0:
-            r = _pearson(prediction[lag:], reference[: len(reference) - lag])
-        else:
-            r = _pearson(prediction[:lag], reference[-lag:])
+        r = _pearson(*shifted(prediction, reference, lag))
         if np.isfinite(r) and not r <= best[0]:
             best = (r, lag / EVAL_RATE_HZ)
     return best

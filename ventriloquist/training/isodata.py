@@ -57,7 +57,7 @@ class IsodataResult:
     def assign(self, values: np.ndarray) -> np.ndarray:
         """Nearest pattern of each FAP frame (n, d), in the clustering space."""
         z = (np.asarray(values, np.float64) - self.offset) * self.scale
-        return _nearest(z, (self.centres.astype(np.float64) - self.offset) * self.scale)[0]
+        return nearest_labels(z, (self.centres.astype(np.float64) - self.offset) * self.scale)
 
 
 def eq1_error(real: np.ndarray, mapped: np.ndarray) -> float:
@@ -68,6 +68,19 @@ def eq1_error(real: np.ndarray, mapped: np.ndarray) -> float:
 
 def fap_weights(faps: tuple[int, ...]) -> np.ndarray:
     return np.array([GROUP_WEIGHTS.get(FAPS[f].group, 0.5) for f in faps], np.float64)
+
+
+def clustering_space(values: np.ndarray, faps: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(offset, scale) of the space FAP frames are compared in: each FAP minus its mean, times its
+    group's weight over its spread (z = (values - offset) * scale)."""
+    x = np.asarray(values, np.float64)
+    spread = x.std(0)
+    return x.mean(0), fap_weights(faps) / np.where(spread > 1e-9, spread, 1.0)
+
+
+def nearest_labels(z: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Index of the nearest centre of each row of z (both already in the clustering space)."""
+    return _nearest(z, centres)[0]
 
 
 def _nearest(z: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -142,9 +155,8 @@ def _discard(z, centres, s: IsodataSettings) -> tuple[np.ndarray, np.ndarray]:
 def isodata(values: np.ndarray, faps: tuple[int, ...], settings: IsodataSettings = IsodataSettings()) -> IsodataResult:
     """Cluster FAP frames (n, len(faps)) in FAPU into patterns; same input and seed, same result."""
     x = np.asarray(values, np.float64)
-    spread = x.std(0)
-    scale = fap_weights(faps) / np.where(spread > 1e-9, spread, 1.0)
-    z = (x - x.mean(0)) * scale
+    offset, scale = clustering_space(x, faps)
+    z = (x - offset) * scale
     rng = np.random.default_rng(settings.seed)
     centres = _init_centres(z, min(settings.initial_classes, len(z)), rng)
     labels = _nearest(z, centres)[0]
@@ -168,7 +180,7 @@ def isodata(values: np.ndarray, faps: tuple[int, ...], settings: IsodataSettings
     table = np.array([x[labels == j].mean(0) for j in range(len(centres))], np.float32)
     order = np.argsort(_opening(table, faps), kind="stable")  # pattern 0 = most closed mouth
     table, labels = table[order], np.argsort(order)[labels]
-    return IsodataResult(table, labels, iteration, eq1_error(x, table[labels]), x.mean(0), scale)
+    return IsodataResult(table, labels, iteration, eq1_error(x, table[labels]), offset, scale)
 
 
 def _opening(table: np.ndarray, faps: tuple[int, ...]) -> np.ndarray:

@@ -177,8 +177,6 @@ def with_prior(frontend, entries: list, prior_s: float, cache: Path, jobs: int):
 def match_targets(clips: list, speaker_of: dict[str, str], n_first: int) -> tuple[list, list]:
     """Targets of every speaker mapped onto the largest speaker's per-FAP mean and spread (clean frames set the
     statistics); returns the clips split again at n_first."""
-    from dataclasses import replace as replace_clip
-
     stats = {}
     for who in {speaker_of[c.id] for c in clips}:
         rows = np.concatenate([c.targets[c.valid] for c in clips if c.copy == 0 and speaker_of[c.id] == who])
@@ -189,13 +187,13 @@ def match_targets(clips: list, speaker_of: dict[str, str], n_first: int) -> tupl
     for c in clips:
         mean, std, _ = stats.get(speaker_of[c.id], (ref_mean, ref_std, 0))
         mapped = np.where(c.valid[:, None], (c.targets - mean) / std * ref_std + ref_mean, 0.0)
-        out.append(replace_clip(c, targets=mapped.astype(np.float32)))
+        out.append(replace(c, targets=mapped.astype(np.float32)))
     return out[:n_first], out[n_first:]
 
 
 def speaker_weights(speakers: np.ndarray, balance: float) -> np.ndarray:
     """Per-frame loss weights, mean 1: speaker s's frames share a total proportional to n_s ** balance."""
-    names, index, counts = np.unique(speakers, return_inverse=True, return_counts=True)
+    _, index, counts = np.unique(speakers, return_inverse=True, return_counts=True)
     per_frame = counts.astype(np.float64) ** (balance - 1.0)
     w = per_frame[index]
     return (w / w.mean()).astype(np.float32)

@@ -59,7 +59,7 @@ class RunningNormaliser:
                 delta = x - self.mean
                 self.mean = self.mean + w * delta / self.weight
                 self.scatter = decay * self.scatter + w * delta * (x - self.mean)
-            variance = self.scatter / self.weight if self.weight else np.zeros(self.dim)
+            variance = self.scatter / self.weight  # > 0: the first frame always counts
             out[i] = (x - self.mean) / np.sqrt(np.maximum(variance, MIN_VARIANCE))
         return FeatureFrames(out, frames.times_s)
 

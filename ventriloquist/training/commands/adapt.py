@@ -11,6 +11,7 @@ and the model card gives lip-opening r on it before and after.
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         raise VentriloquistError(f"adapt: {corpus} has no tracked clip of speaker {speaker!r}")
     settings = AdaptSettings(max_epochs=args.epochs, seed=args.seed)
     adapted, measured = adapt(base, entries, settings=settings, cache_dir=corpus / ".feature_cache")
-    adapted = type(adapted)(**{**adapted.__dict__, "name": args.name or f"{base.name}-adapted-{speaker}"})
+    adapted = replace(adapted, name=args.name or f"{base.name}-adapted-{speaker}")
     card = model_card(adapted, None, None) + _adaptation_card(adapted.provenance["adapted"])
     write_bundle(args.out, adapted, {"MODEL_CARD.md": card})
     print(f"{speaker}: held-out lip-opening r {measured['heldout_r_before']:.3f} -> {measured['heldout_r_after']:.3f} "

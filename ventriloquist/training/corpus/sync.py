@@ -64,11 +64,16 @@ def speech_envelope(samples: np.ndarray, rate_hz: int, times_s: np.ndarray) -> n
     return np.interp(times_s, (np.arange(n) + 0.5) * hop / rate_hz, power)
 
 
+def shifted(a: np.ndarray, b: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray]:
+    """(a[t + lag], b[t]) over the t where both exist."""
+    return (a[lag:], b[: len(b) - lag]) if lag >= 0 else (a[:lag], b[-lag:])
+
+
 def lag_curve(a: np.ndarray, b: np.ndarray, max_lag: int) -> np.ndarray:
     """Pearson r of a[t + lag] with b[t] for lag in -max_lag..max_lag (NaN where too few pairs)."""
     out = np.full(2 * max_lag + 1, np.nan)
     for i, lag in enumerate(range(-max_lag, max_lag + 1)):
-        x, y = (a[lag:], b[: len(b) - lag]) if lag >= 0 else (a[:lag], b[-lag:])
+        x, y = shifted(a, b, lag)
         ok = np.isfinite(x) & np.isfinite(y)
         if ok.sum() >= 20 and np.std(x[ok]) > 0 and np.std(y[ok]) > 0:
             out[i] = np.corrcoef(x[ok], y[ok])[0, 1]
