@@ -52,7 +52,7 @@ def ramp(config, n: int = 10) -> ServoFrames:
 def test_frames_reach_the_firmware_and_neutral_is_set(sim):
     config = config_for(sim.port)
     with ServoLink(config) as link:
-        link.write(ramp(config))
+        link.send(ramp(config))
         assert sim.wait_for(lambda: sim.core.targets_qus()[0] == 1900 * 4)
         assert sim.wait_for(lambda: link.encoder.status is not None)  # a status poll came back
     assert sim.wait_for(lambda: sim.core.targets_qus()[0] == NEUTRAL_US[0] * 4)  # neutral on exit
@@ -68,7 +68,7 @@ def test_frames_reach_the_firmware_and_neutral_is_set(sim):
 def test_failsafe_moves_to_neutral_250_ms_after_the_host_stops(sim):
     config = config_for(sim.port, neutral_on_exit=False)
     link = ServoLink(config)
-    link.write(ramp(config))
+    link.send(ramp(config))
     assert sim.wait_for(lambda: sim.core.targets_qus()[0] == 1900 * 4)
     link.close()  # like a crashed host: no neutral, frames just stop
     assert sim.wait_for(lambda: bool(sim.failsafe_times_s), timeout_s=5)
@@ -84,15 +84,15 @@ def test_link_reconnects_after_unplug_without_blocking(sim, caplog):
     caplog.set_level(logging.INFO, logger="ventriloquist.servos")
     config = config_for(sim.port)
     with ServoLink(config) as link:
-        link.write(ramp(config))
+        link.send(ramp(config))
         assert sim.wait_for(lambda: sim.core.targets_qus()[0] == 1900 * 4)
         sim.stop()  # USB unplugged: the pty and its path are gone
         for _ in range(50):
-            link.write(ramp(config))  # returns at once while the port is missing
+            link.send(ramp(config))  # returns at once while the port is missing
         sim.start()  # plugged back in at the same path
         frames = ramp(config)
         frames = replace(frames, pulses_us=np.where(frames.pulses_us == 1900, 1700, frames.pulses_us))
-        link.write(frames)
+        link.send(frames)
         assert sim.wait_for(lambda: sim.core.targets_qus()[0] == 1700 * 4, timeout_s=10)
         assert link.connects == 2
     text = caplog.text
@@ -103,7 +103,7 @@ def test_link_waits_for_a_port_that_is_not_there_yet(library, tmp_path, caplog):
     port = tmp_path / "ttyLATE"
     config = config_for(str(port))
     with ServoLink(config) as link:
-        link.write(ramp(config))
+        link.send(ramp(config))
         for _ in range(500):
             if "cannot open" in caplog.text:
                 break

@@ -67,7 +67,7 @@ def sim(tmp_path):
 def test_link_drives_the_maestro(sim):
     config = config_for(sim.port)
     with ServoLink(config) as link:
-        link.write(frames(config, 1750.0))
+        link.send(frames(config, 1750.0))
         assert sim.wait_for(lambda: sim.targets_qus[0] == 7000)
         assert sim.speeds[0] == 100 and sim.accels[1] == 20  # limits sent on connect
         assert sim.wait_for(lambda: sim.bytes_received > 100)
@@ -79,13 +79,13 @@ def test_micro_maestro_needs_single_targets(tmp_path, caplog):
     with MaestroSimulator(channels=6, link_path=tmp_path / "ttyACM0") as sim:
         config = config_for(sim.port, maestro_multiple_targets=False)
         with ServoLink(config) as link:
-            link.write(frames(config, 1600.0))
+            link.send(frames(config, 1600.0))
             assert sim.wait_for(lambda: sim.targets_qus[0] == 6400)
         assert sim.errors == 0
         config = config_for(sim.port)  # 0x9F on a Micro Maestro: a protocol error, which the link reports
         caplog.set_level(logging.WARNING, logger="ventriloquist.servos")
         with ServoLink(config) as link:
-            link.write(frames(config, 1600.0))
+            link.send(frames(config, 1600.0))
             for _ in range(500):
                 if "serial protocol" in caplog.text:
                     break
@@ -98,7 +98,7 @@ def test_maestro_serial_timeout_sends_servos_home(tmp_path, caplog):
     with MaestroSimulator(channels=12, serial_timeout_s=0.25, home_qus=4400, link_path=tmp_path / "tty") as sim:
         config = config_for(sim.port, neutral_on_exit=False)
         link = ServoLink(config)
-        link.write(frames(config, 1800.0))
+        link.send(frames(config, 1800.0))
         assert sim.wait_for(lambda: sim.targets_qus[0] == 7200)
         time.sleep(0.6)  # the link keeps repeating the last frame: no timeout while it runs
         assert sim.targets_qus[0] == 7200 and not sim.errors & MaestroSimulator.TIMEOUT_ERROR

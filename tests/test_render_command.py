@@ -68,16 +68,13 @@ def test_photo_render_takes_the_photos_size(speech, photo, tiny_bundle, tmp_path
 
 def test_the_video_shows_the_baked_faps(speech, tiny_bundle, tmp_path):
     """render_file's frames at video times are bake's CSV track interpolated there (one code path)."""
-    import argparse
-
-    from ventriloquist.device.commands.render import render_file
-    from ventriloquist.device.commands.run import build_pipeline
+    from ventriloquist.device.app import PipelineOptions, build_pipeline, render_file
 
     baked = tmp_path / "baked.csv"
     assert main(["bake", str(speech), "--out", str(baked), "--bundle", str(tiny_bundle)]) == 0
     table = np.loadtxt(baked, delimiter=",", skiprows=1)
-    args = argparse.Namespace(bundle=str(tiny_bundle), no_idle=False, no_smoothing=False, seed=0)
-    done = render_file(build_pipeline(args), speech, tmp_path / "v.mp4", CartoonFace(), fps=10, progress=False)
+    pipeline = build_pipeline(PipelineOptions(bundle=tiny_bundle))
+    done = render_file(pipeline, speech, tmp_path / "v.mp4", CartoonFace(), fps=10, progress=False)
     expected = np.interp(done.frames.times_s, table[:, 0], table[:, 1])  # the first FAP column
     assert np.allclose(done.frames.values[:, 0], expected, atol=0.02)
 

@@ -17,9 +17,11 @@ import numpy as np
 import pytest
 import soundfile
 
+from ventriloquist.device import app
 from ventriloquist.device.cli import main
 from ventriloquist.device.commands import run as run_cmd
-from ventriloquist.device.config import load_config
+from ventriloquist.device.commands.options import pipeline_options
+from ventriloquist.device.config import FaceConfig, load_config
 from ventriloquist.device.fap_file import read_fap
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,6 +35,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     run_cmd.add_arguments(parser)
     return parser.parse_args(argv)
+
+
+def stage_settings(argv: list[str], config=None):
+    return app.stage_settings(pipeline_options(parse(argv)), config)
 
 
 def cut(folder: Path, name: str, seconds: float) -> Path:
@@ -65,45 +71,45 @@ def config_file(tmp_path):
 
 def test_the_config_decides_what_no_flag_gives(config_file, tmp_path):
     config = load_config(config_file)
-    r = run_cmd.resolve(parse(["--config", str(config_file)]), config)
-    assert (r.source, r.device, r.rate) == (str(tmp_path / "config_source.wav"), 2, 48000)
+    r = run_cmd.live_settings(parse(["--config", str(config_file)]), config)
+    assert (r.source, r.device, r.rate_hz) == (str(tmp_path / "config_source.wav"), 2, 48000)
     assert (r.face, r.fullscreen, r.face_size, r.fps, r.exaggerate) == ("puppet", False, (640, 360), 20.0, 3.0)
-    assert r.servos == str(tmp_path / "servos.toml") and r.stream == ["127.0.0.1:5005"]
-    smoothing, idle = run_cmd.stage_settings(parse([]), config)
+    assert r.servos == str(tmp_path / "servos.toml") and r.stream == ("127.0.0.1:5005",)
+    smoothing, idle = stage_settings([], config)
     assert math.isclose(smoothing.min_cutoff_hz, 1 / (2 * math.pi * 0.1)) and smoothing.enabled
     assert idle.blink_interval_s == (1.0, 3.0) and idle.brow_drift_fapu == 20.0 and idle.enabled
 
 
 def test_flags_win_over_the_config(config_file):
     config = load_config(config_file)
-    r = run_cmd.resolve(parse(["--source", "-", "--device", "USB", "--rate", "16000", "--face", "night",
-                               "--windowed", "--fps", "12", "--servos", "other.toml", "--stream", "10.0.0.1:9",
-                               "--exaggerate", "1"]),
-                        config)
-    assert (r.source, r.device, r.rate, r.face, r.fps, r.exaggerate) == ("-", "USB", 16000, "night", 12.0, 1.0)
-    assert (r.servos, r.stream) == ("other.toml", ["10.0.0.1:9"])
-    assert run_cmd.resolve(parse(["--no-face", "--face", "night"]), config).face is None
-    smoothing, idle = run_cmd.stage_settings(parse(["--no-smoothing", "--no-idle", "--seed", "7"]), config)
+    r = run_cmd.live_settings(parse(["--source", "-", "--device", "USB", "--rate", "16000", "--face", "night",
+                                     "--windowed", "--fps", "12", "--servos", "other.toml", "--stream", "10.0.0.1:9",
+                                     "--exaggerate", "1"]),
+                              config)
+    assert (r.source, r.device, r.rate_hz, r.face, r.fps, r.exaggerate) == ("-", "USB", 16000, "night", 12.0, 1.0)
+    assert (r.servos, r.stream) == ("other.toml", ("10.0.0.1:9",))
+    assert run_cmd.live_settings(parse(["--no-face", "--face", "night"]), config).face is None
+    smoothing, idle = stage_settings(["--no-smoothing", "--no-idle", "--seed", "7"], config)
     assert not smoothing.enabled and not idle.enabled and idle.seed == 7
 
 
 def test_without_config_the_old_defaults_hold():
-    r = run_cmd.resolve(parse([]))
-    assert (r.source, r.device, r.rate, r.face, r.fullscreen, r.fps, r.servos, r.stream, r.exaggerate) == (
-        "mic", None, None, None, True, run_cmd.FACE_FPS, None, [], None)
-    assert run_cmd.resolve(parse(["--face"])).face == run_cmd.FACE_STYLE
-    smoothing, idle = run_cmd.stage_settings(parse([]))
+    r = run_cmd.live_settings(parse([]))
+    assert (r.source, r.device, r.rate_hz, r.face, r.fullscreen, r.fps, r.servos, r.stream, r.exaggerate) == (
+        "mic", None, None, None, True, 30.0, None, (), None)
+    assert run_cmd.live_settings(parse(["--face"])).face == FaceConfig.style == "classic"
+    smoothing, idle = stage_settings([])
     assert smoothing == type(smoothing)() and idle == type(idle)()
 
 
 def test_zero_smoothing_blinks_and_motion_turn_those_stages_off(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text("[model]\nsmoothing_s = 0\n[idle]\nblink_per_min = 0\nmotion = 0\n")
-    smoothing, idle = run_cmd.stage_settings(parse([]), load_config(path))
+    smoothing, idle = stage_settings([], load_config(path))
     assert not smoothing.enabled and not idle.enabled
     path.write_text("[idle]\nblink_per_min = 0\nmotion = 1\n")
-    _, idle = run_cmd.stage_settings(parse([]), load_config(path))
-    assert idle.enabled and idle.blink_interval_s[0] >= run_cmd.NEVER_S / 2  # drift, but never a blink
+    _, idle = stage_settings([], load_config(path))
+    assert idle.enabled and idle.blink_interval_s[0] >= app.NEVER_S / 2  # drift, but never a blink
 
 
 def test_run_with_a_config_file_source_then_a_flag_overriding_it(tiny_bundle, tmp_path):

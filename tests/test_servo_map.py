@@ -17,7 +17,7 @@ from ventriloquist.firmware_bridge.servo_config import (
     save_servo_config,
     servo_config_to_dict,
 )
-from ventriloquist.firmware_bridge.servo_map import ServoCsvSink, ServoFrames, ServoMapper, write_servo_csv
+from ventriloquist.firmware_bridge.servo_map import ServoCsvSink, ServoFrames, ServoMapper
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "deploy" / "servos.example.toml"
 CHUNKS = (1, 17, 160, 1024)
@@ -207,14 +207,20 @@ def test_non_increasing_times_are_an_error():
         mapper.process(FapFrames(np.array([0.1]), np.zeros((1, 1), np.float32), (3,)))
 
 
-def test_csv_track_has_one_column_per_channel(tmp_path):
+def test_csv_sink_maps_fap_frames_to_one_column_per_channel(tmp_path):
+    """The sink is the mapper plus the file: the audio-relative track equals the mapper's own output."""
     config = load_servo_config(EXAMPLE)
-    frames = run(ServoMapper(config), [speech_faps(seconds=1.0)])
+    faps = speech_faps(seconds=1.0)
+    t0_s = float(faps.times_s[0])
+    frames = run(ServoMapper(config), [FapFrames(faps.times_s - t0_s, faps.values, faps.faps)])
     path = tmp_path / "track.csv"
-    write_servo_csv(path, frames)
+    with ServoCsvSink(path, config) as sink:
+        sink.open(t0_s)
+        for part in slices(faps, 7):
+            sink.write(part)
     rows = list(csv.reader(path.open()))
     assert rows[0] == ["time", *config.names]
-    assert len(rows) == len(frames) + 1
+    assert len(rows) == len(frames) + 1 > 40
     assert float(rows[1][0]) == pytest.approx(frames.times_s[0])
     assert np.allclose(np.array(rows[1:], float)[:, 1:], frames.pulses_us, atol=0.005)
     assert [p.name for p in tmp_path.iterdir()] == ["track.csv"]
@@ -224,8 +230,8 @@ def test_csv_sink_keeps_the_old_track_when_aborted(tmp_path):
     path = tmp_path / "track.csv"
     path.write_text("old\n")
     frames = ServoFrames(np.zeros(1), np.full((1, 1), 1500, np.float32), ("jaw",))
-    with pytest.raises(RuntimeError), ServoCsvSink(path, ("jaw",)) as sink:
-        sink.write(frames)
+    with pytest.raises(RuntimeError), ServoCsvSink(path, parse_servo_config(one_channel())) as sink:
+        sink.send(frames)
         raise RuntimeError("bake failed")
     assert path.read_text() == "old\n" and len(list(tmp_path.iterdir())) == 1
 

@@ -76,3 +76,15 @@ def test_stdin_pcm_through_a_real_pipe(tone):
     assert len(got) == len(tone) and source.duration_s == 0.5
     np.testing.assert_allclose(got, 0, atol=1e-4)  # the two channels cancel: they were averaged
     assert chunks[1].t_capture_s == DEFAULT_CHUNK_S  # chunks count time from the stream start
+
+
+def test_playback_volume_scales_the_speaker_only():
+    """audio.volume: the sound played at half volume is half the PCM; the face follows the file as read."""
+    from ventriloquist.device.sources.playback import speaker_pcm
+
+    samples = np.array([0.5, -0.25, 1.0, -1.0], np.float32)
+    full = np.frombuffer(speaker_pcm(samples), "<i2")
+    half = np.frombuffer(speaker_pcm(samples, volume=0.5), "<i2")
+    assert list(full) == [16384, -8192, 32767, -32768]
+    assert list(half) == [8192, -4096, 16384, -16384]
+    assert not np.frombuffer(speaker_pcm(samples, volume=0.0), "<i2").any()

@@ -61,29 +61,33 @@ class _Chunks:
         """Nothing to release."""
 
 
-class _Encoded:
-    """The servo link's own work (mapping is upstream): every row becomes the board's bytes; no port here."""
+def _encoded(config):
+    """A servo sink doing the live link's work (mapping, then every row into the board's bytes), with no port."""
+    from ventriloquist.firmware_bridge.link import make_encoder
+    from ventriloquist.firmware_bridge.servo_map import ServoSink
 
-    def __init__(self, config) -> None:
-        from ventriloquist.firmware_bridge.link import make_encoder
+    class Encoded(ServoSink):
+        def __init__(self) -> None:
+            super().__init__(config)
+            self.encoder, self.sent = make_encoder(config), 0
 
-        self.encoder, self.sent = make_encoder(config), 0
+        def send(self, frames) -> None:
+            for row in frames.pulses_us:
+                self.sent += len(self.encoder.targets(row))
 
-    def write(self, frames) -> None:
-        for row in frames.pulses_us:
-            self.sent += len(self.encoder.targets(row))
+        def finish(self) -> None:
+            """Nothing to release."""
 
-    def close(self) -> None:
-        """Nothing to release."""
+    return Encoded()
 
 
 def run_live(seconds: float, servos: str | None = None):
     """The live pipeline on `seconds` of speech-like audio into a 30 fps sink (and the servo link, if given)."""
     from ventriloquist.device.bench_runtime import _pipeline
     from ventriloquist.device.engine import Engine
-    from ventriloquist.device.sinks.base import Sink
+    from ventriloquist.device.sinks.base import BaseSink
 
-    class Null(Sink):
+    class Null(BaseSink):
         rate_hz, realtime = 30.0, True
 
         def write(self, frames) -> None:
@@ -91,12 +95,9 @@ def run_live(seconds: float, servos: str | None = None):
 
     sinks: list = [Null()]
     if servos:
-        from ventriloquist.device.sinks.adapters import ServoSink
         from ventriloquist.firmware_bridge.servo_config import load_servo_config
-        from ventriloquist.firmware_bridge.servo_map import ServoMapper
 
-        config = load_servo_config(servos)
-        sinks.append(ServoSink(ServoMapper(config), _Encoded(config)))
+        sinks.append(_encoded(load_servo_config(servos)))
     chunks = _speech_chunks(seconds)
     return Engine(_pipeline(), sinks).run(_Chunks(chunks))
 
@@ -110,7 +111,7 @@ def run_face(frames: int, width: int, height: int) -> None:
     from ventriloquist.device.face.cartoon import CartoonFace
     from ventriloquist.device.face.video import faps_at
 
-    face = CartoonFace("classic", (width, height))
+    face = CartoonFace(size=(width, height))
     surface, screen = pygame.Surface((width, height)), pygame.Surface((width, height))
     stream = speech_like_frames(max(frames, 1) / FACE_FPS + 1)
     values = faps_at(stream, np.arange(frames) / FACE_FPS)
@@ -146,6 +147,8 @@ def percent_of_core(instructions_per_s: float, board: str) -> float:
 
 def bench_cost() -> list[dict]:
     """Instructions per second of audio (live, puppet) and per face frame, and each role's share of each Pi."""
+    from ventriloquist.device.face.style import DEFAULT_STYLE
+
     if shutil.which("valgrind") is None:
         return [{"name": "cost", "value": -1.0, "unit": "instructions", "note": "not measured: install valgrind"}]
     idle = count_instructions("live", 0.0)
@@ -161,7 +164,7 @@ def bench_cost() -> list[dict]:
         blank = count_instructions("face", 0, width, height)
         per_frame[width, height] = (count_instructions("face", FACE_FRAMES, width, height) - blank) / FACE_FRAMES
         figures.append({"name": "face_instructions_per_frame", "value": round(per_frame[width, height]),
-                        "unit": "instructions", "size": f"{width}x{height}", "style": "classic"})
+                        "unit": "instructions", "size": f"{width}x{height}", "style": DEFAULT_STYLE})
     per_s["kiosk"] = per_s["live"] + FACE_FPS * per_frame[FACE_SIZES[-1]]
     return figures + role_figures(per_s)
 

@@ -1,8 +1,8 @@
 """Runtime benchmarks (`ventriloquist bench bake|live|soak`): bake speed, live CPU share, latency, memory.
 
 Each function returns figures {"name", "value", "unit", ...}. The bundle is ventriloquist/device/default_bundle, or
-$VENTRILOQUIST_BENCH_BUNDLE; the audio is a synthetic speech-like signal (syllable-rate bursts of
-shaped noise and a gliding tone), so the numbers do not depend on a data folder.
+$VENTRILOQUIST_BENCH_BUNDLE; the audio is the benchmarks' one synthetic speech-like signal
+(`frontend.bench.speech_like`), so the numbers do not depend on a data folder.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from ventriloquist.device.bundle import SHIPPED_BUNDLE
 from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.frontend.bench import speech_like
 from ventriloquist.device.sources import DEFAULT_CHUNK_S
+from ventriloquist.device.values import SPEECH_RATE_HZ
 
-RATE_HZ = 16_000
+RATE_HZ = SPEECH_RATE_HZ
 BAKE_SECONDS = 60.0
 LIVE_SECONDS = 10.0
 LIVE_RUNS = 3
@@ -35,16 +35,6 @@ def _bundle_path() -> Path:
     return path
 
 
-def speech_like(seconds: float, rate_hz: int = RATE_HZ, seed: int = 0) -> np.ndarray:
-    """Deterministic float32 audio with a 4 Hz syllable rhythm, voiced glides and noise, and pauses."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * rate_hz)) / rate_hz
-    envelope = np.clip(np.sin(2 * np.pi * 4 * t), 0, None) * (np.sin(2 * np.pi * 0.3 * t) > -0.5)
-    voice = np.sin(2 * np.pi * np.cumsum(120 + 30 * np.sin(2 * np.pi * 0.7 * t)) / rate_hz)
-    noise = np.convolve(rng.normal(0, 1, len(t)), np.ones(4) / 4, mode="same")
-    return (0.3 * envelope * (voice + 0.3 * noise)).astype(np.float32)
-
-
 def _wav(seconds: float, folder: str) -> Path:
     import soundfile
 
@@ -58,6 +48,18 @@ def _pipeline():
     from ventriloquist.device.engine import Pipeline
 
     return Pipeline(load_bundle(_bundle_path()))
+
+
+def pipeline_x_realtime(pipeline, seconds: float, chunk_s: float = DEFAULT_CHUNK_S) -> float:
+    """Seconds of speech-like audio `pipeline` turns into FAP frames per wall-clock second, in live-sized chunks."""
+    from ventriloquist.device.values import AudioChunk
+
+    audio, step = speech_like(seconds), int(RATE_HZ * chunk_s)
+    t0 = time.perf_counter()
+    for i in range(0, len(audio), step):
+        pipeline.process(AudioChunk(audio[i : i + step], RATE_HZ, i / RATE_HZ))
+    pipeline.flush()
+    return seconds / max(time.perf_counter() - t0, 1e-9)
 
 
 def bench_bake(seconds: float = BAKE_SECONDS) -> list[dict]:
@@ -82,10 +84,10 @@ def bench_bake(seconds: float = BAKE_SECONDS) -> list[dict]:
 
 def _live_run(seconds: float, render: bool) -> dict:
     from ventriloquist.device.engine import Engine
-    from ventriloquist.device.sinks.base import Sink
+    from ventriloquist.device.sinks.base import BaseSink
     from ventriloquist.device.sources.file import FileSource
 
-    class Null(Sink):
+    class Null(BaseSink):
         """Stands in for the 30 fps display."""
 
         rate_hz, realtime = 30.0, True
@@ -98,9 +100,8 @@ def _live_run(seconds: float, render: bool) -> dict:
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
         from ventriloquist.device.face import CartoonFace
         from ventriloquist.device.face.display import FaceSink, KioskDisplay
-        from ventriloquist.device.sinks.adapters import WrappedSink
 
-        sinks = [WrappedSink(FaceSink(CartoonFace("classic"), KioskDisplay(fullscreen=False)), 30.0)]
+        sinks = [FaceSink(CartoonFace(), KioskDisplay(fullscreen=False), 30.0)]
     pipeline = _pipeline()
     with tempfile.TemporaryDirectory() as tmp:
         source = _TimedSource(FileSource(_wav(seconds, tmp), realtime=True))
@@ -118,6 +119,10 @@ class _TimedSource:
         self.inner = inner
         self.live, self.rate_hz = inner.live, inner.rate_hz
         self.cpu_s = 0.0
+
+    @property
+    def overflows(self) -> int:
+        return self.inner.overflows
 
     def __iter__(self):
         chunks = iter(self.inner)
@@ -169,7 +174,7 @@ def _rss_mib() -> float:
 def bench_soak(seconds: float = SOAK_SECONDS) -> list[dict]:
     """Memory over an hour of audio run faster than real time (live-sized chunks, looping a minute of audio)."""
     from ventriloquist.device.engine import Engine
-    from ventriloquist.device.sinks.base import Sink
+    from ventriloquist.device.sinks.base import BaseSink
     from ventriloquist.device.values import AudioChunk
 
     minute = speech_like(60.0)
@@ -188,7 +193,7 @@ def bench_soak(seconds: float = SOAK_SECONDS) -> list[dict]:
         def close(self) -> None:
             """Nothing to release."""
 
-    class Null(Sink):
+    class Null(BaseSink):
         rate_hz = 50.0
 
         def write(self, frames) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.face.style import DEFAULT_STYLE
 
 DEFAULT_PATH = Path("/etc/ventriloquist/config.toml")
 """Where the systemd units read it."""
@@ -36,7 +37,7 @@ class AudioConfig:
     rate_hz: int | None = None
     """Capture rate; None = the device's default rate (the front end resamples)."""
     volume: float = 1.0
-    """Playback volume for file sources, 0 (silent) to 1."""
+    """Speaker volume of `run --playback`, 0 (silent) to 1; what the face follows is never scaled."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class FaceConfig:
     """The on-screen face."""
 
     enabled: bool = True
-    style: str = "classic"
+    style: str = DEFAULT_STYLE
     """A shipped style name (device.face.style.STYLES) or a style TOML's path."""
     fullscreen: bool = True
     width_px: int = 800
@@ -118,42 +119,48 @@ SECTIONS: dict[str, type] = {"audio": AudioConfig, "model": ModelConfig, "face":
 
 
 class _Reader:
-    """Takes typed values out of one TOML table; every complaint names file and key."""
+    """Takes typed values out of one TOML table; a key not given takes the section dataclass's own default, so
+    every default is written once (in the dataclasses above). Every complaint names file and key."""
 
-    def __init__(self, where: str, section: str, table: dict[str, Any], base: Path):
-        self.where, self.section, self.table, self.base = where, section, table, base
+    def __init__(self, where: str, section: str, table: dict[str, Any], base: Path, defaults: Any):
+        self.where, self.section, self.table, self.base, self.defaults = where, section, table, base, defaults
 
     def fail(self, key: str, why: str) -> VentriloquistError:
         return VentriloquistError(f"{self.where}: {self.section}.{key}: {why}")
 
-    def number(self, key: str, default: float, lo: float, hi: float) -> float:
-        value = self.table.get(key, default)
+    def value(self, key: str) -> Any:
+        return self.table.get(key, getattr(self.defaults, key))
+
+    def number(self, key: str, lo: float, hi: float) -> float:
+        value = self.value(key)
         if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
             raise self.fail(key, f"must be a number from {lo:g} to {hi:g}, not {value!r}")
         return float(value)
 
-    def integer(self, key: str, default: int | None, lo: int, hi: int) -> int | None:
-        value = self.table.get(key, default)
+    def integer(self, key: str, lo: int, hi: int) -> Any:
+        """A whole number from lo to hi; None where that is the default and the key is not given."""
+        value = self.value(key)
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
             raise self.fail(key, f"must be a whole number from {lo} to {hi}, not {value!r}")
         return value
 
-    def flag(self, key: str, default: bool) -> bool:
-        value = self.table.get(key, default)
+    def flag(self, key: str) -> bool:
+        value = self.value(key)
         if not isinstance(value, bool):
             raise self.fail(key, f"must be true or false, not {value!r}")
         return value
 
-    def text(self, key: str, default: str | None) -> str | None:
-        value = self.table.get(key, default)
+    def text(self, key: str) -> str | None:
+        """The string given (None when empty), else the default."""
+        value = self.value(key)
         if value is not None and not isinstance(value, str):
             raise self.fail(key, f"must be a quoted string, not {value!r}")
         return value or None
 
     def path(self, key: str, must_be_dir: bool = False) -> Path | None:
-        text = self.text(key, None)
+        text = self.text(key)
         if text is None:
             return None
         path = (self.base / Path(text).expanduser()).resolve()
@@ -167,37 +174,36 @@ class _Reader:
 def _audio(r: _Reader) -> AudioConfig:
     from ventriloquist.device.frontend.settings import MAX_RATE_HZ, MIN_RATE_HZ  # the rates `run` accepts
 
-    source = r.text("source", SOURCE_MIC) or SOURCE_MIC
+    source = r.text("source") or r.defaults.source
     if source not in (SOURCE_MIC, SOURCE_STDIN):
         source = str(r.path("source"))
-    device = r.table.get("device")
+    device = r.value("device")
     if isinstance(device, bool) or not isinstance(device, str | int | None) or (isinstance(device, int) and device < 0):
         raise r.fail("device", f"must be a device index (0, 1, ...) or part of its name in quotes, not {device!r}")
-    rate = r.integer("rate_hz", None, MIN_RATE_HZ, MAX_RATE_HZ)
-    return AudioConfig(source=source, device=device if device != "" else None, rate_hz=rate,
-                       volume=r.number("volume", 1.0, 0.0, 1.0))
+    return AudioConfig(source=source, device=device if device != "" else None,
+                       rate_hz=r.integer("rate_hz", MIN_RATE_HZ, MAX_RATE_HZ), volume=r.number("volume", 0.0, 1.0))
 
 
 def _model(r: _Reader) -> ModelConfig:
-    return ModelConfig(bundle=r.path("bundle", must_be_dir=True), smoothing_s=r.number("smoothing_s", 0.06, 0.0, 5.0))
+    return ModelConfig(bundle=r.path("bundle", must_be_dir=True), smoothing_s=r.number("smoothing_s", 0.0, 5.0))
 
 
 def _face(r: _Reader) -> FaceConfig:
     from ventriloquist.device.face.style import STYLES
 
-    style = r.text("style", "classic") or "classic"
+    style = r.text("style") or r.defaults.style
     if style not in STYLES:
         if not style.endswith(".toml"):
             raise r.fail("style", f"unknown style {style!r}: use one of {', '.join(STYLES)} or a .toml file's path")
         style = str(r.path("style"))
     return FaceConfig(
-        enabled=r.flag("enabled", True),
+        enabled=r.flag("enabled"),
         style=style,
-        fullscreen=r.flag("fullscreen", True),
-        width_px=r.integer("width_px", 800, 16, MAX_SIZE_PX),  # type: ignore[arg-type]
-        height_px=r.integer("height_px", 480, 16, MAX_SIZE_PX),  # type: ignore[arg-type]
-        fps=r.number("fps", 30.0, 1.0, MAX_FPS),
-        exaggerate=r.number("exaggerate", 1.0, 0.0, MAX_EXAGGERATION) if "exaggerate" in r.table else None,
+        fullscreen=r.flag("fullscreen"),
+        width_px=r.integer("width_px", 16, MAX_SIZE_PX),
+        height_px=r.integer("height_px", 16, MAX_SIZE_PX),
+        fps=r.number("fps", 1.0, MAX_FPS),
+        exaggerate=r.number("exaggerate", 0.0, MAX_EXAGGERATION) if "exaggerate" in r.table else None,
     )
 
 
@@ -206,13 +212,13 @@ def _servos(r: _Reader) -> ServosConfig:
 
 
 def _idle(r: _Reader) -> IdleConfig:
-    return IdleConfig(blink_per_min=r.number("blink_per_min", 12.0, 0.0, 120.0), motion=r.number("motion", 0.3, 0, 1))
+    return IdleConfig(blink_per_min=r.number("blink_per_min", 0.0, 120.0), motion=r.number("motion", 0, 1))
 
 
 def _stream(r: _Reader) -> StreamConfig:
     from ventriloquist.device.sinks.udp import parse_target
 
-    target = r.text("target", None)
+    target = r.text("target")
     if target is not None:
         try:
             parse_target(target)
@@ -240,7 +246,7 @@ def config_from_dict(data: dict[str, Any], where: str = "config", base: Path | N
         if not isinstance(table, dict):
             raise VentriloquistError(f"{where}: {name}: must be a table ([{name}]), not {table!r}")
         _unknown(where, f"{name}.", set(table), [f.name for f in fields(cls)])
-        sections[name] = _PARSERS[name](_Reader(where, name, table, base or Path.cwd()))
+        sections[name] = _PARSERS[name](_Reader(where, name, table, base or Path.cwd(), cls()))
     return Config(**sections)
 
 

@@ -14,6 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -22,9 +23,9 @@ from ventriloquist.device.fap_resample import FapResampler
 from ventriloquist.device.frontend import ContextWindow, Frontend, resampler_lag_s
 from ventriloquist.device.idle import IdleMixer, IdleSettings
 from ventriloquist.device.model import PatternModel
-from ventriloquist.device.sinks.base import Sink
+from ventriloquist.device.sinks.base import each
 from ventriloquist.device.smoothing import Smoother, SmoothingSettings
-from ventriloquist.device.values import AudioChunk, FapFrames, FeatureFrames
+from ventriloquist.device.values import AudioChunk, FapFrames, FeatureFrames, Sink, Source, Stage
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class Pipeline:
     ) -> None:
         self.settings = bundle.frontend_settings()
         self.faps = bundle.faps
-        self.stages = [
+        self.stages: list[Stage[Any, Any]] = [
             Frontend(self.settings),  # audio at any rate -> per-frame features at the bundle's rate
             ContextWindow(self.settings),  # past + current + future frames -> one net input row
             PatternModel(bundle, backend=backend),  # int8 net -> pattern scores -> FAP frames (FAPU)
@@ -58,7 +59,7 @@ class Pipeline:
         ]
 
     def process(self, chunk: AudioChunk) -> FapFrames:
-        x = chunk
+        x: Any = chunk
         for stage in self.stages:
             x = stage.process(x)
             if len(x) == 0:
@@ -67,7 +68,7 @@ class Pipeline:
 
     def flush(self) -> FapFrames:
         """Frames still held back (end of stream); the pipeline then starts afresh."""
-        carry = None
+        carry: Any = None
         for stage in self.stages:
             parts = [stage.process(carry)] if carry is not None and len(carry) else []
             parts.append(stage.flush())
@@ -86,7 +87,7 @@ class Pipeline:
         return self.settings.algorithmic_latency_s + lag_s
 
 
-def _concat(parts: list):
+def _concat(parts: list[Any]) -> Any:
     parts = [p for p in parts if len(p)] or parts[-1:]
     if isinstance(parts[0], FeatureFrames):
         return FeatureFrames.concat(parts, parts[0].values.shape[1])
@@ -158,7 +159,7 @@ class Engine:
         if self.waiting_for_audio:
             raise _AudioWaitInterrupted
 
-    def run(self, source) -> Counters:
+    def run(self, source: Source) -> Counters:
         self.counters = c = Counters()
         live = bool(source.live)
         expected_s: float | None = None
@@ -191,18 +192,15 @@ class Engine:
             if expected_s is not None:
                 self._emit(self.pipeline.flush(), live=False)  # end-of-stream frames: not a live latency
         except BaseException:
-            for sink in self.sinks:
-                sink.abort()
+            each(self.sinks, lambda sink: sink.abort())
             raise
         finally:
-            c.overflows = int(getattr(source, "overflows", 0))
+            c.overflows = source.overflows
             source.close()
-        for sink in self.sinks:
-            sink.t_end_s = expected_s
-            sink.close()
+        each(self.sinks, lambda sink: sink.close(expected_s))
         return c
 
-    def _chunks(self, source) -> Iterator[AudioChunk]:
+    def _chunks(self, source: Source) -> Iterator[AudioChunk]:
         """The source's chunks, ending early (and cleanly) when interrupt() comes while waiting for one."""
         chunks = iter(source)
         while True:
@@ -241,7 +239,7 @@ class Engine:
             if len(out) == 0:
                 continue
             sink.write(out)
-            if getattr(sink, "quit_requested", False):
+            if sink.quit_requested:
                 self.stop_event.set()
             if live:
                 now_s = time.monotonic()

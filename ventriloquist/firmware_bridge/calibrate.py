@@ -170,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
         out.write(f"calibrating {len(config.channels)} servos on {link.port_path}\n{HELP}\n")
         message = calibrator.select(0)
         while message != QUIT:
-            link.write(calibrator.frames())
+            link.send(calibrator.frames())
             out.write(f"\r\x1b[K{calibrator.status()}  | {message}")
             out.flush()
             data = os.read(fd, 64)

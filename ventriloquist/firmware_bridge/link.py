@@ -1,8 +1,8 @@
-"""The live servo sink: servo frames to a serial board without ever blocking the audio path.
+"""The live servo sink: FAP frames, mapped to servo frames, to a serial board without ever blocking the audio path.
 
-`ServoLink.write()` only swaps the newest ServoFrames into a one-slot mailbox; a background
-thread plays its rows out at the update rate, repeats the last row when nothing new came
-(which keeps the firmware watchdog and the Maestro serial timeout fed), polls the board's
+`ServoLink.send()` (which `write(FapFrames)` calls through the mapper) only swaps the newest ServoFrames
+into a one-slot mailbox; a background thread plays its rows out at the update rate, repeats the last
+row when nothing new came (which keeps the firmware watchdog and the Maestro serial timeout fed), polls the board's
 health, and reopens the port with backoff after it disappears (USB unplugged) and returns.
 """
 
@@ -21,7 +21,7 @@ import numpy as np
 from ventriloquist.firmware_bridge.maestro import MaestroEncoder
 from ventriloquist.firmware_bridge.protocol import FirmwareEncoder
 from ventriloquist.firmware_bridge.servo_config import ServoConfig
-from ventriloquist.firmware_bridge.servo_map import ServoFrames
+from ventriloquist.firmware_bridge.servo_map import ServoFrames, ServoSink
 
 log = logging.getLogger("ventriloquist.servos")
 
@@ -62,17 +62,31 @@ def make_encoder(config: ServoConfig) -> MaestroEncoder | FirmwareEncoder:
     return FirmwareEncoder(config.outputs, config.column("pulse_neutral_us"))
 
 
-class ServoLink:
-    """Sink: `write(ServoFrames)` never blocks; `close()` sends neutral (if configured)."""
+def ask_status(port: Port, encoder: MaestroEncoder | FirmwareEncoder, timeout_s: float) -> tuple[bool, str | None]:
+    """The link's health poll, once and waiting for the answer: (the board answered, the trouble it reported)."""
+    message = None
+    port.write(encoder.poll())
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not encoder.answered:
+        chunk = port.read(64)
+        message = encoder.feed_reply(chunk) or message
+        if not chunk:
+            time.sleep(0.01)
+    return encoder.answered, message
+
+
+class ServoLink(ServoSink):
+    """Sink: `write(FapFrames)` and `send(ServoFrames)` never block; `close()` sends neutral (if configured)."""
 
     def __init__(
         self,
         config: ServoConfig,
+        faps: tuple[int, ...] | None = None,
         port_opener: Callable[[str, int], Port] = open_serial,
         port: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.config = config
+        super().__init__(config, faps)
         self.port_path = port or config.link.port
         self.opener = port_opener
         self.clock = clock
@@ -92,7 +106,7 @@ class ServoLink:
     def connected(self) -> bool:
         return self.port is not None
 
-    def write(self, frames: ServoFrames) -> None:
+    def send(self, frames: ServoFrames) -> None:
         """Hand over the newest frames; an older, not yet played chunk is dropped."""
         if frames.channels != self.config.names:
             raise ValueError(f"servo link: frames carry {frames.channels}, config has {self.config.names}")
@@ -101,7 +115,7 @@ class ServoLink:
                 self.pending = frames
                 self.cond.notify()
 
-    def close(self) -> None:
+    def finish(self) -> None:
         """Stop the writer; send every servo to neutral if configured; close the port."""
         with self.cond:
             self.closing = True
@@ -112,12 +126,6 @@ class ServoLink:
                 with contextlib.suppress(OSError):
                     self.port.write(self.encoder.targets(self.neutral_us))
             self._drop_port()
-
-    def __enter__(self) -> ServoLink:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _drop_port(self) -> None:
         if self.port is not None:

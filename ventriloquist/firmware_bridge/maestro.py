@@ -117,6 +117,12 @@ class MaestroEncoder:
         self.order = sorted(range(len(outputs)), key=lambda i: outputs[i])
         self.reply = bytearray()
         self.errors = 0
+        self.replies = 0
+
+    @property
+    def answered(self) -> bool:
+        """A get-errors reply came back."""
+        return self.replies > 0
 
     def hello(self) -> bytes:
         """Sent on every (re)connect: speed and acceleration limits, then clear old errors."""
@@ -153,6 +159,7 @@ class MaestroEncoder:
         while len(self.reply) >= 2:
             self.errors = self.reply[0] | self.reply[1] << 8
             del self.reply[:2]
+            self.replies += 1
             if self.errors:
                 message = f"Maestro reports errors: {describe_errors(self.errors)} (0x{self.errors:04x})"
         return message

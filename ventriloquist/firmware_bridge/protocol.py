@@ -191,6 +191,11 @@ class FirmwareEncoder:
     def poll(self) -> bytes:
         return encode_ping(self._next_seq())
 
+    @property
+    def answered(self) -> bool:
+        """A status frame came back."""
+        return self.status is not None
+
     def feed_reply(self, data: bytes) -> str | None:
         """Take bytes read back; a line to log when the firmware reports trouble."""
         message = None

@@ -2,12 +2,14 @@
 
 `ServoMapper` is a streaming stage (process/flush/reset) from FapFrames at any rate to
 ServoFrames on the config's fixed update grid (t = k / update_rate_hz). Everything runs on
-frame times, never a clock, so batch and streaming give the same pulses.
+frame times, never a clock, so batch and streaming give the same pulses. `ServoSink` puts a
+mapper in front of a servo output, so the engine drives the live link and the CSV track like any sink.
 """
 
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import numpy as np
 from ventriloquist.device.atomic import AtomicTextFile
 from ventriloquist.device.errors import VentriloquistError
 from ventriloquist.device.fap import FAPS
+from ventriloquist.device.sinks.base import BaseSink
 from ventriloquist.device.values import FapFrames
 from ventriloquist.firmware_bridge.servo_config import ServoConfig
 
@@ -202,38 +205,54 @@ def _csv_block(frames: ServoFrames) -> str:
     return "\n".join(fmt % tuple(row) for row in table) + "\n"
 
 
-class ServoCsvSink:
+class ServoSink(BaseSink):
+    """A sink of FapFrames for a servo output: a ServoMapper (its grid counted from the audio start) turns
+    them into ServoFrames for `send()`; `close()` sends the mapper's tail, then `finish()` ends the output."""
+
+    def __init__(self, config: ServoConfig, faps: tuple[int, ...] | None = None) -> None:
+        """`faps`: the FAPs the frames will carry (the model's); a channel mixed from any other is refused."""
+        super().__init__()
+        self.config = config
+        self.mapper = ServoMapper(config, faps)
+
+    def write(self, frames: FapFrames) -> None:
+        self.send(self.mapper.process(FapFrames(frames.times_s - self.t_origin_s, frames.values, frames.faps)))
+
+    def close(self, t_end_s: float | None = None) -> None:
+        try:
+            tail = self.mapper.flush()
+            if len(tail):
+                self.send(tail)
+        finally:
+            self.finish()
+
+    @abstractmethod
+    def send(self, frames: ServoFrames) -> None:
+        """Pulse widths on the config's channels, in order."""
+
+    @abstractmethod
+    def finish(self) -> None:
+        """End the output: the file in place, the servos at neutral."""
+
+
+class ServoCsvSink(ServoSink):
     """A servo track for a show controller: `time` then one column of pulse widths (µs) per
     channel. Written to a temporary file and renamed into place on close."""
 
-    def __init__(self, path: str | Path, channels: tuple[str, ...]) -> None:
-        self.channels = channels
+    def __init__(self, path: str | Path, config: ServoConfig, faps: tuple[int, ...] | None = None) -> None:
+        super().__init__(config, faps)
         self.out = AtomicTextFile(path)
-        self.out.write(",".join(("time", *channels)) + "\n")
+        self.out.write(",".join(("time", *config.names)) + "\n")
 
-    def write(self, frames: ServoFrames) -> None:
-        if frames.channels != self.channels:
-            raise VentriloquistError(f"servo CSV: frames carry channels {frames.channels}, expected {self.channels}")
+    def send(self, frames: ServoFrames) -> None:
+        if frames.channels != self.config.names:
+            raise VentriloquistError(f"servo CSV: frames carry channels {frames.channels}, expected "
+                                     f"{self.config.names}")
         self.out.write(_csv_block(frames))
 
-    def close(self) -> None:
+    def finish(self) -> None:
         self.out.commit()
 
     def abort(self) -> None:
         """Drop the half-written track; the old file, if any, stays."""
         self.out.discard()
-
-    def __enter__(self) -> ServoCsvSink:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
-
-
-def write_servo_csv(path: str | Path, frames: ServoFrames) -> None:
-    """Write a whole servo track at once (atomic)."""
-    with ServoCsvSink(path, frames.channels) as sink:
-        sink.write(frames)

@@ -44,7 +44,7 @@ def _face_images(patterns: np.ndarray, faps: tuple[int, ...]) -> list[np.ndarray
         from ventriloquist.device.face.cartoon import CartoonFace
 
         pygame.init()
-        face = CartoonFace("classic", FACE_SIZE_PX)
+        face = CartoonFace(size=FACE_SIZE_PX)
         images = []
         for row in patterns:
             surface = face.render_frame({f: float(v) for f, v in zip(faps, row, strict=True)})

@@ -18,13 +18,11 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from ventriloquist.device.commands.render import add_face_arguments
-from ventriloquist.device.commands.run import add_pipeline_arguments
+from ventriloquist.device.commands.options import add_pipeline_arguments, pipeline_options
+from ventriloquist.device.commands.render import add_face_arguments, face_options
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "hello.wav"
 DEFAULT_OUT = Path("out") / "demo.mp4"
-OFFSCREEN_DRIVERS = ("dummy", "offscreen")
-"""SDL video drivers that draw nowhere: with one of these asked for, there is no screen to use."""
 OPEN_JAW_FAP = 3
 STRIP_FRAMES = 8
 STRIP_STEP_S = 0.1
@@ -43,6 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def find_display(environ: Mapping[str, str] | None = None, root: Path = Path("/")) -> str | None:
     """What makes a screen usable (see the module docstring), or None; `root` is "/" except in tests."""
+    from ventriloquist.device.face.display import OFFSCREEN_DRIVERS
+
     env = os.environ if environ is None else environ
     if env.get("SDL_VIDEODRIVER", "") in OFFSCREEN_DRIVERS:
         return None
@@ -76,33 +76,27 @@ def find_microphone() -> str | None:
 
 def run_live(args: argparse.Namespace) -> int:
     """`ventriloquist run --source mic --face STYLE` (fullscreen) with this demo's bundle and options."""
-    from ventriloquist.device.commands import run as run_cmd
+    from ventriloquist.device import app
 
-    parser = argparse.ArgumentParser()
-    run_cmd.add_arguments(parser)
-    argv = ["--source", "mic", "--face", args.style, "--fps", str(args.fps), "--seed", str(args.seed)]
-    argv += ["--bundle", args.bundle] if args.bundle else []
-    argv += ["--no-idle"] if args.no_idle else []
-    argv += ["--no-smoothing"] if args.no_smoothing else []
-    argv += ["--exaggerate", str(args.exaggerate)] if args.exaggerate is not None else []
     print("demo: live face from the microphone; speak! (Esc, q or Ctrl-C ends it)", flush=True)
-    return run_cmd.run(parser.parse_args(argv))
+    app.run_live(app.LiveSettings(pipeline=pipeline_options(args), face=args.style, fps=args.fps,
+                                  exaggerate=args.exaggerate))
+    return 0
 
 
 def run_offscreen(args: argparse.Namespace, audio: Path) -> int:
     """Render `audio` to the MP4 and a PNG still beside it; print both paths."""
     import numpy as np
 
-    from ventriloquist.device.commands.render import make_face, render_file
-    from ventriloquist.device.commands.run import build_pipeline
+    from ventriloquist.device.app import build_pipeline, make_face, render_file
     from ventriloquist.device.errors import VentriloquistError
     from ventriloquist.device.face.video import save_png, save_strip
 
     out = Path(args.out) if args.out else DEFAULT_OUT
     if out.suffix.lower() != ".mp4":
         raise VentriloquistError(f"--out {out}: the video must be an .mp4 file")
-    pipeline = build_pipeline(args)
-    face = make_face(args)
+    pipeline = build_pipeline(pipeline_options(args))
+    face = make_face(face_options(args))
     out.parent.mkdir(parents=True, exist_ok=True)
     done = render_file(pipeline, audio, out, face, args.fps)
     frames = done.frames
@@ -121,10 +115,10 @@ def run_offscreen(args: argparse.Namespace, audio: Path) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ventriloquist.device.commands.run import bundle_path
+    from ventriloquist.device.app import bundle_path
     from ventriloquist.device.errors import VentriloquistError
 
-    bundle = bundle_path(args)
+    bundle = bundle_path(pipeline_options(args))
     if not bundle.exists():
         raise VentriloquistError(f"no model bundle at {bundle}: pass --bundle PATH (a bundle folder)")
     display = None if args.offscreen else find_display()

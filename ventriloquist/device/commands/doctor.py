@@ -12,7 +12,6 @@ import argparse
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 from ventriloquist.device.config import DEFAULT_PATH, SOURCE_MIC, SOURCE_STDIN, Config
 from ventriloquist.device.errors import VentriloquistError
 from ventriloquist.device.quiet import quiet_stderr
+from ventriloquist.device.values import SPEECH_RATE_HZ
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 LEVEL_READ_S = 0.5
@@ -28,7 +28,6 @@ CLIPPED_PEAK = 0.99
 DISPLAY_PROBE_TIMEOUT_S = 15.0
 SERIAL_REPLY_TIMEOUT_S = 0.5
 BENCH_SECONDS_OF_AUDIO = 3.0
-BENCH_CHUNK_S = 0.02
 HEADROOM_WARN_X = 2.0
 """Below this many times real time the face may lag when the CPU is also busy drawing."""
 STABLE_SERVO_PORT = "/dev/ventriloquist-servo"
@@ -123,10 +122,9 @@ def _config(ctx: Context) -> Config:
 
 
 def _bundle_path(ctx: Context) -> Path:
-    from ventriloquist.device.bundle import SHIPPED_BUNDLE
+    from ventriloquist.device.app import PipelineOptions, bundle_path
 
-    configured = _config(ctx).model.bundle
-    return configured if configured is not None else SHIPPED_BUNDLE
+    return bundle_path(PipelineOptions(), _config(ctx))
 
 
 def check_bundle(ctx: Context) -> Iterator[Finding]:
@@ -185,7 +183,7 @@ def _level(pa, device: dict) -> Finding:
     import numpy as np
     import pyaudio
 
-    rate_hz = int(device.get("defaultSampleRate") or 16000)
+    rate_hz = int(device.get("defaultSampleRate") or SPEECH_RATE_HZ)
     frames = int(rate_hz * LEVEL_READ_S)
     try:
         with quiet_stderr():
@@ -211,7 +209,6 @@ _DISPLAY_PROBE = (
     "import os; os.environ.setdefault('PYGAME_HIDE_SUPPORT_PROMPT', '1'); import pygame; pygame.display.init(); "
     "i = pygame.display.Info(); print(pygame.display.get_driver(), i.current_w, i.current_h)"
 )
-_NO_SCREEN_DRIVERS = ("dummy", "offscreen")
 
 
 def check_display(ctx: Context) -> Iterator[Finding]:
@@ -235,7 +232,9 @@ def check_display(ctx: Context) -> Iterator[Finding]:
                       "attach a screen and enable KMS (dtoverlay=vc4-kms-v3d), or use the puppet service")
         return
     driver, width, height = probe.stdout.split()[-3:]
-    if driver in _NO_SCREEN_DRIVERS:
+    from ventriloquist.device.face.display import OFFSCREEN_DRIVERS
+
+    if driver in OFFSCREEN_DRIVERS:
         yield Finding("display", WARN, f"SDL driver {driver!r} draws nowhere ({where})",
                       "unset SDL_VIDEODRIVER, or set it to kmsdrm on the Pi")
         return
@@ -265,33 +264,21 @@ def check_serial(ctx: Context) -> Iterator[Finding]:
 
 def _controller_reply(servos) -> Finding:
     """Ask the board for its status once and say whether and what it answered."""
-    import serial
-
-    from ventriloquist.firmware_bridge.link import make_encoder, open_serial
+    from ventriloquist.firmware_bridge.link import ask_status, make_encoder, open_serial
 
     link = servos.link
-    encoder = make_encoder(servos)
     try:
         port = open_serial(link.port, link.baud)
-    except (serial.SerialException, OSError) as e:
+    except OSError as e:  # pyserial's SerialException is one
         return Finding("serial", FAIL, f"cannot open {link.port} ({e})",
                        "is the service using it (systemctl stop ventriloquist-puppet)? is the user in 'dialout'?")
-    received = b""
-    message = None
     try:
-        port.write(encoder.poll())
-        deadline = time.monotonic() + SERIAL_REPLY_TIMEOUT_S
-        while time.monotonic() < deadline and not _answered(encoder, received):
-            chunk = port.read(64)
-            received += chunk
-            message = encoder.feed_reply(chunk) or message
-            if not chunk:
-                time.sleep(0.01)
-    except (serial.SerialException, OSError) as e:
+        answered, message = ask_status(port, make_encoder(servos), SERIAL_REPLY_TIMEOUT_S)
+    except OSError as e:
         return Finding("serial", FAIL, f"{link.port} failed while talking to the board ({e})")
     finally:
         port.close()
-    if not _answered(encoder, received):
+    if not answered:
         return Finding("serial", FAIL, f"the {link.protocol} board on {link.port} did not answer "
                        f"within {SERIAL_REPLY_TIMEOUT_S:g} s",
                        "check the protocol and baud in the servo config, and the board's power")
@@ -300,37 +287,14 @@ def _controller_reply(servos) -> Finding:
     return Finding("serial", OK, f"the {link.protocol} board on {link.port} answered and reports no errors")
 
 
-def _answered(encoder, received: bytes) -> bool:
-    if encoder.protocol == "maestro":
-        return len(received) >= 2
-    return encoder.status is not None
-
-
 def check_cpu(ctx: Context) -> Iterator[Finding]:
-    """Time the real front end + model on a few seconds of synthetic speech-like audio, in 20 ms chunks."""
-    import numpy as np
+    """Time the real pipeline on a few seconds of the benchmarks' speech-like audio, in live-sized chunks."""
+    from ventriloquist.device.app import PipelineOptions, build_pipeline
+    from ventriloquist.device.bench_runtime import pipeline_x_realtime
 
-    from ventriloquist.device.bundle import load_bundle
-    from ventriloquist.device.frontend import ContextWindow, Frontend
-    from ventriloquist.device.model import PatternModel
-    from ventriloquist.device.values import AudioChunk
-
-    bundle = load_bundle(_bundle_path(ctx), check_model=False)
-    fs = bundle.frontend_settings()
-    stages = (Frontend(fs), ContextWindow(fs), PatternModel(bundle))
-    rate_hz, chunk = fs.rate_hz, int(fs.rate_hz * BENCH_CHUNK_S)
-    t = np.arange(int(rate_hz * BENCH_SECONDS_OF_AUDIO)) / rate_hz
-    noise = np.random.default_rng(0).normal(0, 0.05, t.size)
-    audio = (0.3 * np.sin(2 * np.pi * 140 * t) * (1 + np.sin(2 * np.pi * 3 * t)) / 2 + noise).astype(np.float32)
-    t0 = time.perf_counter()
-    for start in range(0, audio.size, chunk):
-        x = AudioChunk(audio[start : start + chunk], rate_hz, start / rate_hz)
-        for stage in stages:
-            x = stage.process(x)
-    elapsed_s = max(time.perf_counter() - t0, 1e-9)
-    x_realtime = BENCH_SECONDS_OF_AUDIO / elapsed_s
+    x_realtime = pipeline_x_realtime(build_pipeline(PipelineOptions(), _config(ctx)), BENCH_SECONDS_OF_AUDIO)
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
-    what = (f"front end + model run {x_realtime:.1f}x faster than real time "
+    what = (f"the pipeline runs {x_realtime:.1f}x faster than real time "
             f"({os.cpu_count()} CPU(s), load {load}){_throttled()}")
     if x_realtime < 1:
         yield Finding("cpu", FAIL, what, "the face will lag: use a smaller bundle or a faster Pi")

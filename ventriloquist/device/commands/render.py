@@ -10,10 +10,11 @@ renamed into place.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from pathlib import Path
 
-from ventriloquist.device.commands.run import FACE_STYLE, add_pipeline_arguments, exaggeration
+from ventriloquist.device.app import FaceOptions
+from ventriloquist.device.commands.options import add_pipeline_arguments, exaggeration, pipeline_options
+from ventriloquist.device.config import FaceConfig
 
 VIDEO_FPS = 30
 MAX_VIDEO_SIDE_PX = 4096
@@ -40,7 +41,7 @@ def parse_fps(text: str) -> int:
 
 def add_face_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared by render and demo: how the face looks in the video."""
-    parser.add_argument("--style", default=FACE_STYLE, help="face style: a shipped name or a style .toml "
+    parser.add_argument("--style", default=FaceConfig.style, help="face style: a shipped name or a style .toml "
                         "(with --photo it colours the inside of the mouth) (default: %(default)s)")
     parser.add_argument("--size", type=parse_size, metavar="WxH",
                         help="video size in pixels, both even (default: 480x320, or the photo's size)")
@@ -60,88 +61,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_pipeline_arguments(parser)
 
 
-@dataclass(frozen=True)
-class Rendered:
-    """What a render produced."""
-
-    video: Path
-    frames: object
-    """The video's FAP frames (FapFrames at the video's frame times)."""
-    face: object
-    """The CartoonFace or PhotoFace it was drawn with."""
-
-
-class FrameCollector:
-    """A sink (the engine's Sink interface) keeping every FAP frame at the model's rate, for drawing afterwards."""
-
-    rate_hz = None
-
-    def __init__(self) -> None:
-        self.parts: list = []
-        self.t_end_s: float | None = None
-
-    def open(self, t_origin_s: float) -> None:
-        self.parts = []
-
-    def write(self, frames) -> None:
-        self.parts.append(frames)
-
-    def close(self) -> None:
-        """Nothing to finish: the frames stay in memory."""
-
-    def abort(self) -> None:
-        self.parts = []
-
-    def frames(self):
-        from ventriloquist.device.errors import VentriloquistError
-        from ventriloquist.device.values import FapFrames
-
-        if not self.parts:
-            raise VentriloquistError("the audio gave no FAP frames (is it shorter than one frame?)")
-        return FapFrames.concat(self.parts, self.parts[0].faps)
-
-
-def make_face(args: argparse.Namespace):
-    """CartoonFace of --style at --size, or PhotoFace of --photo/--points; --exaggerate sets the mouth's gain."""
-    from ventriloquist.device.errors import VentriloquistError
-    from ventriloquist.device.face import CartoonFace
-    from ventriloquist.device.face.video import DEFAULT_SIZE
-
-    photo = getattr(args, "photo", None)
-    if photo is None:
-        return CartoonFace(args.style, args.size or DEFAULT_SIZE, args.exaggerate)
-    if not args.points:
-        raise VentriloquistError("--photo needs --points JSON (the photo's neutral feature points)")
-    from ventriloquist.device.face.photo_warp import PhotoFace
-
-    face = PhotoFace(photo, args.points, style=args.style, size=args.size)
-    if args.exaggerate is not None:
-        face.geometry.exaggeration = args.exaggerate
-    return face
-
-
-def render_file(pipeline, audio_path: str | Path, out_path: str | Path, face, fps: int = VIDEO_FPS,
-                png_dir: str | Path | None = None, progress: bool = True) -> Rendered:
-    """Bake `audio_path` with `pipeline` (bake's code path) and render the MP4 (and PNG frames) with `face`."""
-    import numpy as np
-
-    from ventriloquist.device.commands.bake import bake_file
-    from ventriloquist.device.face.video import audio_duration_s, dump_png, faps_at, render_video
-    from ventriloquist.device.values import FapFrames
-
-    collector = FrameCollector()
-    bake_file(pipeline, audio_path, [collector])
-    frames = collector.frames()
-    video = render_video(frames, audio_path, out_path, fps=fps, face=face, progress=progress)
-    times_s = np.arange(int(np.ceil(audio_duration_s(audio_path) * fps))) / fps
-    video_frames = FapFrames(times_s, faps_at(frames, times_s).astype(np.float32), frames.faps)
-    if png_dir is not None:
-        dump_png(video_frames, png_dir, face=face)
-    return Rendered(video, video_frames, face)
+def face_options(args: argparse.Namespace) -> FaceOptions:
+    """What add_face_arguments' options (and render's --photo / --points) ask for."""
+    return FaceOptions(style=args.style, size=args.size, exaggerate=args.exaggerate,
+                       photo=getattr(args, "photo", None), points=getattr(args, "points", None))
 
 
 def run(args: argparse.Namespace) -> int:
-    from ventriloquist.device.commands.run import build_pipeline, bundle_path
+    from ventriloquist.device.app import build_pipeline, bundle_path, make_face, render_file
     from ventriloquist.device.errors import VentriloquistError
     from ventriloquist.device.outputs import check_output_files, make_output_folder
 
@@ -149,12 +76,13 @@ def run(args: argparse.Namespace) -> int:
         raise VentriloquistError(f"{args.audio}: no such audio file")
     if not args.out.lower().endswith(".mp4"):
         raise VentriloquistError(f"--out {args.out}: the video must be an .mp4 file")
-    inputs = [path for path in (args.audio, args.photo, args.points, args.style, bundle_path(args)) if path]
+    options = pipeline_options(args)
+    inputs = [path for path in (args.audio, args.photo, args.points, args.style, bundle_path(options)) if path]
     check_output_files([args.out], inputs)
     if args.png_dir:
         make_output_folder(args.png_dir, "--png-dir")
-    face = make_face(args)
-    done = render_file(build_pipeline(args), args.audio, args.out, face, args.fps, args.png_dir)
+    face = make_face(face_options(args))
+    done = render_file(build_pipeline(options), args.audio, args.out, face, args.fps, args.png_dir)
     width, height = face.size
     pngs = f" and {len(done.frames)} PNG frames in {args.png_dir}" if args.png_dir else ""
     print(f"wrote {done.video} ({len(done.frames)} frames, {width}x{height}, {args.fps} fps){pngs}")

@@ -12,6 +12,7 @@ import numpy as np
 import pygame
 
 from ventriloquist.device.face.cartoon import CartoonFace
+from ventriloquist.device.face.style import DEFAULT_STYLE
 from ventriloquist.device.face.video import faps_at
 from ventriloquist.device.fap import ANIMATION_SUBSET
 from ventriloquist.device.values import FapFrames
@@ -48,7 +49,7 @@ def speech_like_frames(seconds: float, rate_hz: float = 100.0) -> FapFrames:
     return FapFrames(t, values, ANIMATION_SUBSET)
 
 
-def bench_render(style: str = "classic", seconds: float = 3.0) -> list[dict]:
+def bench_render(style: str = DEFAULT_STYLE, seconds: float = 3.0) -> list[dict]:
     """render_fps (unthrottled draws per wall second) and render_cpu_percent (one core, paced at 60 fps)."""
     face = CartoonFace(style, BENCH_SIZE)
     surface, screen = pygame.Surface(BENCH_SIZE), pygame.Surface(BENCH_SIZE)

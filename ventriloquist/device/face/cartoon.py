@@ -15,7 +15,7 @@ import pygame
 from ventriloquist.device.errors import VentriloquistError
 from ventriloquist.device.face.draw import arc, ellipse, fill, outlined, spline, stroke
 from ventriloquist.device.face.geometry import FaceGeometry, Pose, neutral_points
-from ventriloquist.device.face.style import FaceStyle, load_style
+from ventriloquist.device.face.style import DEFAULT_STYLE, FaceStyle, load_style
 
 FACE_EXTENT = (2.1, 2.36)
 """Face units (width, height) that must fit on the screen: ears, hair top, an open jaw."""
@@ -35,7 +35,7 @@ def _mix(a, b, t: float) -> tuple[int, int, int]:
 class CartoonFace:
     """A cartoon face of one style, drawn at `size` pixels (width, height); `exaggeration` overrides the style's."""
 
-    def __init__(self, style: FaceStyle | str = "classic", size: tuple[int, int] = (480, 320),
+    def __init__(self, style: FaceStyle | str = DEFAULT_STYLE, size: tuple[int, int] = (480, 320),
                  exaggeration: float | None = None):
         self.style = load_style(style)
         gain = self.style.exaggeration if exaggeration is None else exaggeration

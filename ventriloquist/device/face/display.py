@@ -2,21 +2,20 @@
 
 `KioskDisplay` tries the SDL video drivers in order, waits and retries while no display is
 there yet (boot), falls back to the offscreen "dummy" driver when allowed, hides the cursor,
-has no window decorations and turns SIGTERM, window close and Esc into `quit_requested`.
-Pacing (frames per second) is the caller's job. `FaceSink` draws FAP frames onto it.
+has no window decorations and turns window close and Esc into `quit_requested` (signals stay with the
+command that runs it). Pacing is the engine's: `FaceSink` is the sink that draws FAP frames onto it at its fps.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
-import threading
 import time
 
 import pygame
 
 from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.sinks.base import BaseSink, check_rate
 from ventriloquist.device.values import FapFrames
 
 log = logging.getLogger(__name__)
@@ -24,6 +23,8 @@ log = logging.getLogger(__name__)
 PI_DRIVERS = ("kmsdrm", "fbcon", "x11", "wayland")
 """SDL video drivers tried in this order when SDL_VIDEODRIVER is not set."""
 OFFSCREEN_DRIVER = "dummy"
+OFFSCREEN_DRIVERS = (OFFSCREEN_DRIVER, "offscreen")
+"""SDL video drivers that draw nowhere: with one of these asked for, there is no screen to use."""
 FALLBACK_SIZE = (480, 320)
 """Window size when none is given and there is no desktop size to take (offscreen)."""
 MAX_RETRY_S = 8.0
@@ -44,7 +45,6 @@ class KioskDisplay:
         self.quit_requested = False
         self.attempts = 0
         self.driver = ""
-        self._old_sigterm = None
         deadline, delay = time.monotonic() + wait_s, retry_s
         while not any(self._open(d, size, fullscreen) for d in self.drivers):
             if time.monotonic() + delay > deadline:
@@ -59,8 +59,6 @@ class KioskDisplay:
         self.screen = pygame.display.get_surface()
         self.size = self.screen.get_size()
         pygame.mouse.set_visible(False)
-        if threading.current_thread() is threading.main_thread():
-            self._old_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
 
     def _open(self, driver: str, size: tuple[int, int] | None, fullscreen: bool) -> bool:
         self.attempts += 1
@@ -77,11 +75,8 @@ class KioskDisplay:
         self.driver = driver
         return True
 
-    def _on_sigterm(self, signum, frame) -> None:
-        self.quit_requested = True
-
     def poll(self) -> bool:
-        """Handle window events; False once a quit was asked for (SIGTERM, close, Esc or q)."""
+        """Handle window events; False once a quit was asked for (window close, Esc or q)."""
         for event in pygame.event.get():
             if event.type == pygame.QUIT or (event.type == pygame.KEYDOWN and event.key in QUIT_KEYS):
                 self.quit_requested = True
@@ -101,10 +96,6 @@ class KioskDisplay:
         return self.poll()
 
     def close(self) -> None:
-        """Close the screen and give SIGTERM back to its previous handler."""
-        if self._old_sigterm is not None:
-            signal.signal(signal.SIGTERM, self._old_sigterm)
-            self._old_sigterm = None
         pygame.display.quit()
 
     def __enter__(self) -> KioskDisplay:
@@ -114,14 +105,16 @@ class KioskDisplay:
         self.close()
 
 
-class FaceSink:
-    """A sink that draws the newest FAP frame of each `write` on a display (CartoonFace or PhotoFace).
+class FaceSink(BaseSink):
+    """The sink that draws the newest FAP frame of each `write` on a display (CartoonFace or PhotoFace),
+    fed by the engine at `fps`. It owns the display: `close()` closes it. `quit_requested` stops the engine."""
 
-    It owns the display: `close()` closes it. `quit_requested` tells the engine to stop.
-    """
+    realtime = True
 
-    def __init__(self, face, display: KioskDisplay):
+    def __init__(self, face, display: KioskDisplay, fps: float):
+        super().__init__()
         self.face, self.display = face, display
+        self.rate_hz = check_rate(fps, "face")
         self.surface = pygame.Surface(face.size)
 
     @property
@@ -133,11 +126,5 @@ class FaceSink:
             self.face.draw(self.surface, dict(zip(frames.faps, frames.values[-1].tolist(), strict=True)))
             self.display.show(self.surface)
 
-    def close(self) -> None:
+    def close(self, t_end_s: float | None = None) -> None:
         self.display.close()
-
-    def __enter__(self) -> FaceSink:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

@@ -22,7 +22,7 @@ from ventriloquist.device.errors import VentriloquistError
 from ventriloquist.device.face.cartoon import draw_mouth_inside
 from ventriloquist.device.face.draw import spline
 from ventriloquist.device.face.geometry import FaceGeometry
-from ventriloquist.device.face.style import FaceStyle, load_style
+from ventriloquist.device.face.style import DEFAULT_STYLE, FaceStyle, load_style
 
 REQUIRED = ("3.1", "3.2", "3.3", "3.4", "3.5", "3.6", "9.15", "2.1", "2.2", "2.4", "2.5",
             "8.1", "8.2", "8.3", "8.4")
@@ -65,7 +65,7 @@ def load_points(path: str | Path) -> dict[str, tuple[float, float]]:
 class PhotoFace:
     """A photo face with the CartoonFace drawing API; `style` gives the mouth-inside colours."""
 
-    def __init__(self, image_path: str | Path, points_json: str | Path, style: FaceStyle | str = "classic",
+    def __init__(self, image_path: str | Path, points_json: str | Path, style: FaceStyle | str = DEFAULT_STYLE,
                  size: tuple[int, int] | None = None):
         self.style = load_style(style)
         try:

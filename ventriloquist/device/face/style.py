@@ -16,7 +16,9 @@ from ventriloquist.device.errors import VentriloquistError
 
 STYLE_DIR = Path(__file__).with_name("styles")
 """Where the shipped styles live, one `<name>.toml` each."""
-STYLES: tuple[str, ...] = ("classic", "puppet", "night")
+DEFAULT_STYLE = "classic"
+"""The style a face gets when none is asked for (the config's, render's, the benchmarks')."""
+STYLES: tuple[str, ...] = (DEFAULT_STYLE, "puppet", "night")
 """The shipped style names."""
 
 Color = tuple[int, int, int]
@@ -26,7 +28,7 @@ Color = tuple[int, int, int]
 class FaceStyle:
     """Colours and proportions of one cartoon face. Lengths are in face units."""
 
-    name: str = "classic"
+    name: str = DEFAULT_STYLE
     # [colors]
     background: Color = (46, 52, 64)
     skin: Color = (246, 206, 170)
@@ -127,7 +129,7 @@ def style_from_dict(data: dict, name: str, where: str) -> FaceStyle:
     return FaceStyle(**values)  # type: ignore[arg-type]
 
 
-def load_style(name_or_path: str | Path | FaceStyle = "classic") -> FaceStyle:
+def load_style(name_or_path: str | Path | FaceStyle = DEFAULT_STYLE) -> FaceStyle:
     """A shipped style by name (see STYLES) or a style TOML file by path."""
     if isinstance(name_or_path, FaceStyle):
         return name_or_path

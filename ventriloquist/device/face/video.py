@@ -22,7 +22,7 @@ from tqdm import tqdm
 from ventriloquist.device.atomic import write_bytes
 from ventriloquist.device.errors import VentriloquistError
 from ventriloquist.device.face.cartoon import CartoonFace
-from ventriloquist.device.face.style import FaceStyle
+from ventriloquist.device.face.style import DEFAULT_STYLE, FaceStyle
 from ventriloquist.device.values import FapFrames
 
 DEFAULT_SIZE = (480, 320)
@@ -66,9 +66,9 @@ def _face(face, style: FaceStyle | str, size: tuple[int, int]):
     return face if face is not None else CartoonFace(style, size)
 
 
-def render_video(frames: FapFrames, audio_path: str | Path, out_path: str | Path, style: FaceStyle | str = "classic",
-                 size: tuple[int, int] = DEFAULT_SIZE, fps: int = DEFAULT_FPS, face=None, t_origin_s: float = 0.0,
-                 progress: bool = True) -> Path:
+def render_video(frames: FapFrames, audio_path: str | Path, out_path: str | Path,
+                 style: FaceStyle | str = DEFAULT_STYLE, size: tuple[int, int] = DEFAULT_SIZE, fps: int = DEFAULT_FPS,
+                 face=None, t_origin_s: float = 0.0, progress: bool = True) -> Path:
     """Render `frames` offscreen at `fps` and mux `audio_path` into `out_path` (H.264 yuv420p + AAC).
 
     `face` (a CartoonFace or PhotoFace) overrides `style` and `size`. Returns the path written.
@@ -119,7 +119,7 @@ def _write_png(surface: pygame.Surface, path: str | Path) -> Path:
     return Path(path)
 
 
-def save_png(faps: dict[int, float], path: str | Path, style: FaceStyle | str = "classic",
+def save_png(faps: dict[int, float], path: str | Path, style: FaceStyle | str = DEFAULT_STYLE,
              size: tuple[int, int] = DEFAULT_SIZE, face=None) -> Path:
     """One frame from a FAP vector (FAP number -> FAPU) as a PNG, written atomically."""
     return _write_png(_face(face, style, size).render_frame(faps), path)
@@ -140,7 +140,7 @@ def save_strip(frames: FapFrames, times_s: np.ndarray, path: str | Path, face, s
     return _write_png(sheet, path)
 
 
-def dump_png(frames: FapFrames, out_dir: str | Path, every: int = 1, style: FaceStyle | str = "classic",
+def dump_png(frames: FapFrames, out_dir: str | Path, every: int = 1, style: FaceStyle | str = DEFAULT_STYLE,
              size: tuple[int, int] = DEFAULT_SIZE, face=None) -> list[Path]:
     """Every `every`-th FAP frame as `out_dir/frame_<index>.png`; returns the paths written."""
     if every < 1:
@@ -155,7 +155,7 @@ def dump_png(frames: FapFrames, out_dir: str | Path, every: int = 1, style: Face
 class VideoSink:
     """A sink that gathers FAP frames and renders them to an MP4 with the audio when closed."""
 
-    def __init__(self, audio_path: str | Path, out_path: str | Path, style: FaceStyle | str = "classic",
+    def __init__(self, audio_path: str | Path, out_path: str | Path, style: FaceStyle | str = DEFAULT_STYLE,
                  size: tuple[int, int] = DEFAULT_SIZE, fps: int = DEFAULT_FPS, face=None, t_origin_s: float = 0.0):
         _tool("ffmpeg")
         audio_duration_s(audio_path)

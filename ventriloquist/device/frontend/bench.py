@@ -9,10 +9,10 @@ import numpy as np
 
 from ventriloquist.device.frontend.pipeline import Frontend
 from ventriloquist.device.frontend.settings import PRESETS
-from ventriloquist.device.values import AudioChunk
+from ventriloquist.device.values import SPEECH_RATE_HZ, AudioChunk
 
 BENCH_SECONDS = 60.0
-BENCH_RATE_HZ = 16_000
+BENCH_RATE_HZ = SPEECH_RATE_HZ
 """Input rate of the benchmark audio (the paper preset resamples it to 8,040 Hz inside the timing)."""
 STREAM_CHUNK_S = {"": 1.0, "_stream20ms": 0.02}
 """Figure-name suffix -> chunk length fed to process(); 1 s for bake/training, 20 ms for a live mic."""
@@ -20,8 +20,10 @@ FORMANTS_HZ = ((700.0, 130.0), (1_220.0, 70.0), (2_600.0, 160.0))
 """(centre, bandwidth) of the resonators that colour the synthetic voice."""
 
 
-def speech_like(seconds: float, rate_hz: int, seed: int = 0) -> np.ndarray:
-    """Deterministic speech-like audio: gliding pulse train through formants, syllable envelope, hiss, pauses."""
+def speech_like(seconds: float, rate_hz: int = SPEECH_RATE_HZ, seed: int = 0) -> np.ndarray:
+    """Deterministic speech-like audio: gliding pulse train through formants, syllable envelope, hiss, pauses.
+
+    The one synthetic speech of the benchmarks, `doctor`'s CPU check and the tests."""
     from scipy.signal import lfilter
 
     rng = np.random.default_rng(seed)

@@ -1,17 +1,24 @@
-"""Sinks: where FAP frames go (files, network); one registry from file suffix or stream URL to a sink."""
+"""Sinks: where FAP frames go (files, network, memory); one registry from file suffix or stream URL to a sink.
+
+The contract is `ventriloquist.device.values.Sink`; `BaseSink` fills in its defaults. The face
+(`face.display.FaceSink`) and the servo outputs (`firmware_bridge`: `ServoLink`, `ServoCsvSink`) are
+sinks too, living beside the hardware they drive.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from ventriloquist.device.errors import VentriloquistError
-from ventriloquist.device.sinks.base import Sink
+from ventriloquist.device.sinks.base import BaseSink
 from ventriloquist.device.sinks.csv import CsvSink
 from ventriloquist.device.sinks.fap import FapFileSink
 from ventriloquist.device.sinks.json import JsonSink
+from ventriloquist.device.sinks.memory import FrameCollector
 from ventriloquist.device.sinks.rhubarb import RhubarbSink
 from ventriloquist.device.sinks.udp import DEFAULT_RATE_HZ as STREAM_RATE_HZ
 from ventriloquist.device.sinks.udp import UdpSink
+from ventriloquist.device.values import Sink
 
 FILE_SINKS = {
     ".fap": lambda path, rate_hz, sound: FapFileSink(path, rate_hz),
@@ -38,5 +45,6 @@ def stream_sink(target: str, rate_hz: float | None = None) -> Sink:
 
 
 __all__ = [
-    "FILE_SINKS", "CsvSink", "FapFileSink", "JsonSink", "RhubarbSink", "Sink", "UdpSink", "file_sink", "stream_sink",
+    "FILE_SINKS", "BaseSink", "CsvSink", "FapFileSink", "FrameCollector", "JsonSink", "RhubarbSink", "Sink", "UdpSink",
+    "file_sink", "stream_sink",
 ]

@@ -1,20 +1,22 @@
-"""What every sink shares: the write/close interface, the audio-relative clock, atomic file output."""
+"""What most sinks share: the `Sink` contract's bookkeeping, the audio-relative clock, closing many at once."""
 
 from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
 from ventriloquist.device.errors import VentriloquistError
-from ventriloquist.device.values import FapFrames
+from ventriloquist.device.values import FapFrames, Sink
+
+S = TypeVar("S", bound=Sink)
 
 
-class Sink(ABC):
-    """Receives FAP frames on the capture clock; `rate_hz` asks the engine to resample to that rate first.
+class BaseSink(ABC):
+    """A `Sink` (ventriloquist.device.values) with the defaults filled in; subclasses write().
 
-    The engine calls open(t_origin_s) once (the capture time of the audio's first sample), then
-    write(frames) any number of times, then close(). Use as a context manager.
+    Use as a context manager: close() on success, abort() on an exception.
     """
 
     rate_hz: float | None = None
@@ -23,23 +25,20 @@ class Sink(ABC):
     """Watched as it happens (display, network stream): its rate_hz grid starts at the first model frame, so
     grid points sit on or just after model frames and nothing waits for the next one. Files keep a grid
     counted from the audio's first sample (frame k of a 25 fps .fap is at k / 25 s)."""
+    quit_requested: bool = False
 
     def __init__(self) -> None:
         self.t_origin_s = 0.0
         """Capture time of the audio's first sample (file outputs count time from here)."""
-        self.t_end_s: float | None = None
-        """Capture time just after the audio's last sample; the engine sets it before close() when known."""
-        self.opened = False
 
     def open(self, t_origin_s: float) -> None:
         self.t_origin_s = float(t_origin_s)
-        self.opened = True
 
     @abstractmethod
     def write(self, frames: FapFrames) -> None:
         """Take the next frames (already resampled to `rate_hz` when set)."""
 
-    def close(self) -> None:
+    def close(self, t_end_s: float | None = None) -> None:
         """Finish the output (files are only in place after this)."""
 
     def abort(self) -> None:
@@ -62,12 +61,24 @@ def check_rate(rate_hz: float | None, where: str) -> float | None:
     return rate_hz
 
 
+def each(sinks: Iterable[S], finish: Callable[[S], object]) -> None:
+    """finish(sink) for every sink, each in its own try, so one that fails cannot leave the servos or the
+    display open; the first failure is raised once all were tried."""
+    failure: BaseException | None = None
+    for sink in sinks:
+        try:
+            finish(sink)
+        except BaseException as e:  # re-raised below, after the others are closed
+            failure = failure or e
+    if failure is not None:
+        raise failure
+
+
 @contextlib.contextmanager
-def abort_on_error(sinks: list) -> Iterator[list]:
+def abort_on_error(sinks: list[S]) -> Iterator[list[S]]:
     """Yield `sinks` to fill; if filling fails, the ones already made are aborted (no temporary file stays)."""
     try:
         yield sinks
     except BaseException:
-        for sink in sinks:
-            sink.abort()
+        each(sinks, lambda s: s.abort())
         raise

@@ -8,14 +8,14 @@ import numpy as np
 
 from ventriloquist.device.atomic import AtomicTextFile
 from ventriloquist.device.fap import FAPS
-from ventriloquist.device.sinks.base import Sink, check_rate
+from ventriloquist.device.sinks.base import BaseSink, check_rate
 from ventriloquist.device.values import FapFrames
 
 TIME_FORMAT = "%.4f"
 VALUE_FORMAT = "%.2f"
 
 
-class CsvSink(Sink):
+class CsvSink(BaseSink):
     """Streams rows to a temporary file; close() puts it in place."""
 
     def __init__(self, path: str | Path, rate_hz: float | None = None) -> None:
@@ -34,7 +34,7 @@ class CsvSink(Sink):
         fmt = ",".join([TIME_FORMAT] + [VALUE_FORMAT] * len(frames.faps))
         self.out.write("".join(fmt % tuple(r) + "\n" for r in rows))
 
-    def close(self) -> None:
+    def close(self, t_end_s: float | None = None) -> None:
         self.out.commit()
 
     def abort(self) -> None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from ventriloquist.device.fap_file import write_fap
-from ventriloquist.device.sinks.base import Sink, check_rate
+from ventriloquist.device.sinks.base import BaseSink, check_rate
 from ventriloquist.device.values import FapFrames
 
 DEFAULT_RATE_HZ = 25.0
 """The frame rate most MPEG-4 players expect."""
 
 
-class FapFileSink(Sink):
+class FapFileSink(BaseSink):
     """Collects frames (the engine resamples them to rate_hz from the audio start) and writes one .fap."""
 
     def __init__(self, path: str | Path, rate_hz: float | None = DEFAULT_RATE_HZ, name: str = "ventriloquist") -> None:
@@ -26,7 +26,7 @@ class FapFileSink(Sink):
         if len(frames):
             self.parts.append(frames)
 
-    def close(self) -> None:
+    def close(self, t_end_s: float | None = None) -> None:
         if self.parts is None:
             return
         faps = self.parts[0].faps if self.parts else ()

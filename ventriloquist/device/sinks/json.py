@@ -9,7 +9,7 @@ from ventriloquist.device.atomic import AtomicTextFile
 from ventriloquist.device.fap import FAPS
 from ventriloquist.device.mapping.arkit import ARKIT_NAMES
 from ventriloquist.device.mapping.visemes import VISEME_NAMES
-from ventriloquist.device.sinks.base import Sink, check_rate
+from ventriloquist.device.sinks.base import BaseSink, check_rate
 from ventriloquist.device.sinks.records import frame_records
 from ventriloquist.device.values import FapFrames
 
@@ -17,7 +17,7 @@ FORMAT = "ventriloquist-faps"
 FORMAT_VERSION = 1
 
 
-class JsonSink(Sink):
+class JsonSink(BaseSink):
     """{"metadata": {...}, "frames": [{"time", "faps", "arkit", "visemes"}, ...]}, written at close."""
 
     def __init__(self, path: str | Path, rate_hz: float | None = None, sound_file: str = "") -> None:
@@ -37,7 +37,7 @@ class JsonSink(Sink):
             self.out.write(("," if self.count else "") + "\n" + json.dumps(record, separators=(",", ":")))
             self.count += 1
 
-    def close(self) -> None:
+    def close(self, t_end_s: float | None = None) -> None:
         if self.out.file.closed:
             return
         if not self.faps:

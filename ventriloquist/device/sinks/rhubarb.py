@@ -17,7 +17,7 @@ import numpy as np
 
 from ventriloquist.device import atomic
 from ventriloquist.device.mapping.mouth_shapes import mouth_shapes, shape_cues
-from ventriloquist.device.sinks.base import Sink
+from ventriloquist.device.sinks.base import BaseSink
 from ventriloquist.device.values import FapFrames
 
 MIN_CUE_S = 0.04
@@ -49,7 +49,7 @@ def rhubarb_json(cues: list[tuple[float, float, str]], sound_file: str) -> str:
     )
 
 
-class RhubarbSink(Sink):
+class RhubarbSink(BaseSink):
     """Collects per-frame shapes; close() writes cues as TSV or JSON (by `layout`)."""
 
     def __init__(self, path: str | Path, layout: str = "tsv", sound_file: str = "") -> None:
@@ -65,7 +65,8 @@ class RhubarbSink(Sink):
         if len(frames):
             self.parts.append(frames)
 
-    def cues(self) -> list[tuple[float, float, str]]:
+    def cues(self, t_end_s: float | None = None) -> list[tuple[float, float, str]]:
+        """The cue list; the last one reaches `t_end_s` (capture time of the audio's end) when given."""
         if self.parts:
             frames = FapFrames.concat(self.parts, self.parts[0].faps)
             times_s, shapes = np.asarray(frames.times_s) - self.t_origin_s, mouth_shapes(frames)
@@ -73,15 +74,15 @@ class RhubarbSink(Sink):
             times_s, shapes = np.zeros(0), np.zeros(0, "<U1")
         if len(times_s):
             times_s[0] = 0.0  # the first cue starts with the audio
-        audio_end_s = self.t_end_s - self.t_origin_s if self.t_end_s is not None else 0.0
+        audio_end_s = t_end_s - self.t_origin_s if t_end_s is not None else 0.0
         end_s = max(audio_end_s, float(times_s[-1]) if len(times_s) else 0.0)
         return centisecond_cues(shape_cues(times_s, shapes, end_s, MIN_CUE_S))
 
-    def close(self) -> None:
+    def close(self, t_end_s: float | None = None) -> None:
         if self.done:
             return
         self.done = True
-        cues = self.cues()
+        cues = self.cues(t_end_s)
         end_s = cues[-1][1] if cues else 0.0
         if self.layout == "json":
             atomic.write_text(self.path, rhubarb_json(cues or [(0.0, 0.0, "X")], self.sound_file))

@@ -19,7 +19,7 @@ import socket
 import struct
 
 from ventriloquist.device.errors import VentriloquistError
-from ventriloquist.device.sinks.base import Sink, check_rate
+from ventriloquist.device.sinks.base import BaseSink, check_rate
 from ventriloquist.device.sinks.records import frame_records
 from ventriloquist.device.values import FapFrames
 
@@ -79,7 +79,7 @@ def parse_target(target: str) -> tuple[str, str, int]:
     return protocol, host, int(port)
 
 
-class UdpSink(Sink):
+class UdpSink(BaseSink):
     """Sends every frame as one datagram (JSON line or OSC bundle) to host:port."""
 
     realtime = True
@@ -127,7 +127,7 @@ class UdpSink(Sink):
                 self.failed += 1
                 self.last_error = e.strerror or type(e).__name__
 
-    def close(self) -> None:
+    def close(self, t_end_s: float | None = None) -> None:
         """A stream that lost frames says so: a run whose every send failed is not a normal run."""
         self.sock.close()
         if self.failed:

@@ -28,11 +28,18 @@ INT16_SCALE = 32768
 """float samples in [-1, 1) map back to int16 exactly as they were read (x / 32768)."""
 
 
+def speaker_pcm(samples: np.ndarray, volume: float = 1.0) -> bytes:
+    """int16 little-endian PCM of `samples` at `volume` (0 to 1), for the speaker only: the face follows the file."""
+    scaled = np.round(samples * (volume * INT16_SCALE))
+    return np.clip(scaled, -INT16_SCALE, INT16_SCALE - 1).astype("<i2").tobytes()
+
+
 class PlaybackSource:
-    """Plays `path` on an output device (by name/index, else the default), yielding its chunks in step."""
+    """Plays `path` on an output device (by name/index, else the default) at `volume` (0 to 1, the config's
+    audio.volume), yielding its chunks in step."""
 
     def __init__(self, path: str | Path, *, latency_s: float, device: str | int | None = None,
-                 chunk_s: float = DEFAULT_CHUNK_S) -> None:
+                 chunk_s: float = DEFAULT_CHUNK_S, volume: float = 1.0) -> None:
         try:
             import pyaudio
         except ImportError:
@@ -43,6 +50,7 @@ class PlaybackSource:
         self.duration_s = self.file.duration_s
         self.latency_s = latency_s
         self.device = device
+        self.volume = volume
         self.live = True
         self.overflows = 0
         self.delay_s = latency_s
@@ -80,10 +88,9 @@ class PlaybackSource:
         t_start_s = time.monotonic()
         n = 0
         for chunk in self.file:
-            pcm = np.clip(np.round(chunk.samples * INT16_SCALE), -INT16_SCALE, INT16_SCALE - 1).astype("<i2")
-            self.stream.write(pcm.tobytes())
+            self.stream.write(speaker_pcm(chunk.samples, self.volume))
             yield AudioChunk(chunk.samples, self.rate_hz, t_start_s + n / self.rate_hz)
-            n += len(pcm)
+            n += len(chunk.samples)
 
     def close(self) -> None:
         with quiet_stderr():
