@@ -1,6 +1,13 @@
-"""Shared fixtures: a tiny real int8 bundle (built with TensorFlow in a subprocess) and paths."""
+"""Shared fixtures: a tiny real int8 bundle (built with TensorFlow in a subprocess) and paths.
+
+The tests run with one BLAS thread, as the program does (cli.pin_blas_threads), set here before numpy loads.
+"""
 
 from __future__ import annotations
+
+from ventriloquist.device.cli import pin_blas_threads
+
+pin_blas_threads()
 
 import glob
 import json

@@ -48,3 +48,22 @@ def test_device_code_never_imports_tensorflow():
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert "LOADED []" in out
+
+
+def test_the_program_pins_blas_threads_and_importing_the_package_does_not(monkeypatch):
+    """One BLAS thread is set where the program starts (before numpy loads), not by `import ventriloquist.device`."""
+    import os
+    import subprocess
+    import sys
+
+    from ventriloquist.device import cli
+
+    env = {k: v for k, v in os.environ.items() if k not in cli.BLAS_THREAD_VARIABLES}
+    probe = "import os, ventriloquist.device; print(os.environ.get('OPENBLAS_NUM_THREADS'))"
+    assert subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True).stdout == "None\n"
+    for name in cli.BLAS_THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "4")  # the user's own choice stands
+    assert cli.main(["verify", "no-such-bundle"]) == 2
+    assert (os.environ["OPENBLAS_NUM_THREADS"], os.environ["OMP_NUM_THREADS"], os.environ["MKL_NUM_THREADS"]) == (
+        "1", "1", "4")

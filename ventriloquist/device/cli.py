@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -40,6 +41,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
      "jog each servo and set its min/neutral/max, saved to CONFIG"),
 )
 """(name, module, one-line help), in the order `--help` lists them."""
+
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 TRAINING_MODULES = {"tensorflow": "train", "keras": "train", "matplotlib": "train", "mediapipe": "track"}
 """Import names that only a workstation extra provides -> that extra."""
@@ -79,7 +82,16 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def pin_blas_threads() -> None:
+    """One BLAS thread unless the environment says otherwise. The runtime works on small matrices, one stream at
+    a time: a multi-threaded BLAS only adds hand-over cost there (20x slower frames measured with 2 threads on a
+    busy 2-core machine). It must run before numpy is first imported: main() does it first."""
+    for name in BLAS_THREAD_VARIABLES:
+        os.environ.setdefault(name, "1")
+
+
 def main(argv: list[str] | None = None) -> int:
+    pin_blas_threads()
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None  # `run` has its own
     try:
