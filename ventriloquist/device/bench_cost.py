@@ -52,7 +52,9 @@ class _Chunks:
     live, overflows = False, 0
 
     def __init__(self, chunks: list) -> None:
-        self.chunks, self.rate_hz = chunks, chunks[0].rate_hz if chunks else 16_000
+        from ventriloquist.device.values import SPEECH_RATE_HZ  # the rate _speech_chunks makes
+
+        self.chunks, self.rate_hz = chunks, SPEECH_RATE_HZ
 
     def __iter__(self):
         return iter(self.chunks)

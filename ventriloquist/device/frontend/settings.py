@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.values import SPEECH_RATE_HZ
 
 MIN_RATE_HZ = 8_000
 """Lowest supported input and feature sample rate."""
@@ -285,7 +286,7 @@ PAPER_RATE_HZ = 8_040
 
 DEFAULT_SETTINGS = FrontendSettings(
     name="default",
-    rate_hz=16_000,
+    rate_hz=SPEECH_RATE_HZ,
     window_samples=320,
     hop_samples=160,
     fft_size=512,

@@ -21,11 +21,11 @@ from ventriloquist.device.errors import VentriloquistError
 from ventriloquist.device.frontend import to_mono_float32
 from ventriloquist.device.quiet import quiet_stderr
 from ventriloquist.device.sources import DEFAULT_CHUNK_S
-from ventriloquist.device.values import AudioChunk
+from ventriloquist.device.values import SPEECH_RATE_HZ, AudioChunk
 
 log = logging.getLogger(__name__)
 
-COMMON_RATES_HZ = (16_000, 48_000, 44_100, 32_000, 22_050, 8_000)
+COMMON_RATES_HZ = (SPEECH_RATE_HZ, 48_000, 44_100, 32_000, 22_050, 8_000)
 LATE_TOLERANCE_S = 0.05
 """Audio arriving this much later than its sample clock predicts means samples were lost: re-anchor."""
 PA_INPUT_OVERFLOWED = -9981
@@ -39,7 +39,7 @@ class MicSource:
         self,
         device: str | int | None = None,
         *,
-        rate_hz: int = 16_000,
+        rate_hz: int = SPEECH_RATE_HZ,
         chunk_s: float = DEFAULT_CHUNK_S,
         retry_s: tuple[float, float] = (0.5, 8.0),
         stall_s: float = 1.0,

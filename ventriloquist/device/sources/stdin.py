@@ -12,7 +12,7 @@ from ventriloquist.device.errors import VentriloquistError
 from ventriloquist.device.frontend import to_mono_float32
 from ventriloquist.device.frontend.audio import check_rate
 from ventriloquist.device.sources import DEFAULT_CHUNK_S
-from ventriloquist.device.values import AudioChunk
+from ventriloquist.device.values import SPEECH_RATE_HZ, AudioChunk
 
 BYTES_PER_SAMPLE = 2
 
@@ -24,7 +24,7 @@ class StdinSource:
         self,
         stream: BinaryIO | None = None,
         *,
-        rate_hz: int = 16_000,
+        rate_hz: int = SPEECH_RATE_HZ,
         channels: int = 1,
         chunk_s: float = DEFAULT_CHUNK_S,
     ) -> None:

@@ -14,12 +14,13 @@ import numpy as np
 
 from ventriloquist.device import atomic
 from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.values import SPEECH_RATE_HZ
 
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.jsonl"
 CORPUS_INFO = "corpus.json"
 SKIPPED = "skipped.jsonl"
-AUDIO_RATE_HZ = 16000
+AUDIO_RATE_HZ = SPEECH_RATE_HZ
 """Every corpus WAV is 16 kHz mono int16."""
 INT16_FULL_SCALE = 32768.0
 SPLITS = ("train", "heldout", "eval")
