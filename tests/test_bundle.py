@@ -9,6 +9,7 @@ from conftest import edit_json, rewrite_checksums
 from ventriloquist.device.bundle import load_bundle, write_bundle
 from ventriloquist.device.cli import main
 from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.device.model import load_model
 
 
 def test_round_trip(tiny_bundle, tiny_bundle_obj):
@@ -27,8 +28,9 @@ def test_verify_command_ok(tiny_bundle, capsys):
 
 
 def _refused(path, *needles):
+    """Opening the bundle the way the pipeline does (files verified, then the one model check) fails so."""
     with pytest.raises(VentriloquistError) as e:
-        load_bundle(path)
+        load_model(load_bundle(path))
     msg = str(e.value)
     assert "\n" not in msg
     for n in needles:
@@ -106,3 +108,24 @@ def test_overwrite_replaces_whole_bundle(tiny_bundle, tiny_bundle_obj):
     write_bundle(tiny_bundle, tiny_bundle_obj)
     assert load_bundle(tiny_bundle).name == "tiny-test"
     assert not (tiny_bundle / "MODEL_CARD.md").exists()
+
+
+def test_starting_a_pipeline_checks_the_model_once(tiny_bundle, monkeypatch):
+    """One interpreter built and one shape check at start-up; reading a bundle needs no interpreter at all."""
+    import subprocess
+    import sys
+
+    from ventriloquist.device import app, model
+
+    probe = "import sys, ventriloquist.device.bundle; print('ventriloquist.device.model' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout == "False\n"
+    built = []
+
+    class Counted(model.TfliteModel):
+        def check_shapes(self, input_dim, output_dim):
+            built.append((input_dim, output_dim))
+            super().check_shapes(input_dim, output_dim)
+
+    monkeypatch.setattr(model, "TfliteModel", Counted)
+    pipeline = app.build_pipeline(app.PipelineOptions(bundle=tiny_bundle))
+    assert built == [(pipeline.settings.input_dim, 4)]

@@ -235,8 +235,10 @@ def _check_consistent(b: Bundle, where: str) -> None:
         raise VentriloquistError(f"{where}: normalisation std must be >= {MIN_NORM_STD:g}")
 
 
-def load_bundle(path: str | Path, *, check_model: bool = True) -> Bundle:
-    """Read and verify a bundle folder; any failure is a VentriloquistError naming file and reason."""
+def load_bundle(path: str | Path) -> Bundle:
+    """Read and verify a bundle folder (checksums, manifest, patterns, settings); any failure is a
+    VentriloquistError naming file and reason. The model itself is checked once, where its interpreter is
+    built (`model.load_model`), so starting up builds one interpreter."""
     path = Path(path)
     files = _read_checked_files(path)
     where = f"bundle {path}: {MANIFEST}"
@@ -271,10 +273,4 @@ def load_bundle(path: str | Path, *, check_model: bool = True) -> Bundle:
     if list(faps) != list(out.get("faps", [])) or out.get("patterns") != bundle.n_patterns:
         raise VentriloquistError(f"{where}: output.faps/patterns disagree with {PATTERNS}")
     _check_consistent(bundle, where)
-    if check_model:
-        from ventriloquist.device.model import TfliteModel
-
-        TfliteModel(bundle.model_bytes, where=f"bundle {path}: {MODEL}").check_shapes(
-            bundle.frontend_settings().input_dim, bundle.n_outputs
-        )
     return bundle

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ventriloquist.device.bundle import Bundle
+from ventriloquist.device.bundle import MODEL, Bundle
 from ventriloquist.device.errors import VentriloquistError
 from ventriloquist.device.quiet import quiet_stderr
 from ventriloquist.device.values import FapFrames, FeatureFrames
@@ -131,6 +131,14 @@ class TfliteModel:
         return self.run(self.quantise(x))
 
 
+def load_model(bundle: Bundle, backend: str | None = None) -> TfliteModel:
+    """The bundle's interpreter, refused (naming the bundle's model file) unless it loads and its input and output
+    widths are what the bundle's settings say: the one model check."""
+    model = TfliteModel(bundle.model_bytes, backend=backend, where=f"bundle {bundle.path or bundle.name}: {MODEL}")
+    model.check_shapes(bundle.frontend_settings().input_dim, bundle.n_outputs)
+    return model
+
+
 def decoder(bundle: Bundle) -> Callable[[np.ndarray], np.ndarray]:
     """Model outputs -> FAP values: softmax blends patterns by probability; binary picks one."""
     patterns = bundle.patterns
@@ -159,8 +167,7 @@ class PatternModel:
         self.bundle = bundle
         settings = bundle.frontend_settings()
         context = settings.input_dim // settings.dim
-        self.model = TfliteModel(bundle.model_bytes, backend=backend, where=f"bundle {bundle.name}: model")
-        self.model.check_shapes(settings.input_dim, bundle.n_outputs)
+        self.model = load_model(bundle, backend)
         self.affine = self.model.input_affine(np.tile(bundle.norm_mean, context), np.tile(bundle.norm_std, context))
         """Normalisation and input quantisation as one x * gain + offset."""
         self.decode = decoder(bundle)

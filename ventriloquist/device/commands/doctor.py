@@ -129,9 +129,11 @@ def _bundle_path(ctx: Context) -> Path:
 
 def check_bundle(ctx: Context) -> Iterator[Finding]:
     from ventriloquist.device.bundle import load_bundle
+    from ventriloquist.device.model import load_model
 
     path = _bundle_path(ctx)
     bundle = load_bundle(path)
+    load_model(bundle)
     yield Finding("bundle", OK, f"{path}: every checksum matches and the model loads ({bundle.summary()})")
 
 

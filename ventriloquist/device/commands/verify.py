@@ -15,10 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ventriloquist.device.bundle import load_bundle
-    from ventriloquist.device.model import TfliteModel
+    from ventriloquist.device.model import load_model
 
-    bundle = load_bundle(args.bundle, check_model=False)
-    model = TfliteModel(bundle.model_bytes, backend=args.backend, where=f"bundle {args.bundle}: model.tflite")
-    model.check_shapes(bundle.frontend_settings().input_dim, bundle.n_outputs)
+    bundle = load_bundle(args.bundle)
+    model = load_model(bundle, args.backend)
     print(f"ok {bundle.summary()} [{model.backend}]")
     return 0
