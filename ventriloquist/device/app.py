@@ -179,7 +179,7 @@ def file_sinks(paths: Sequence[str], faps: tuple[int, ...], *, sound_file: str =
     from ventriloquist.device.sinks import file_sink
     from ventriloquist.device.sinks.base import abort_on_error
 
-    with abort_on_error([]) as sinks:
+    with abort_on_error(list[Sink]()) as sinks:
         for path in paths:
             if servos and path.lower().endswith(".csv"):
                 from ventriloquist.firmware_bridge.servo_config import load_servo_config

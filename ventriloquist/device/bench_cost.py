@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 LIVE_SECONDS = 4.0
@@ -122,7 +123,7 @@ def run_face(frames: int, width: int, height: int) -> None:
         screen.blit(surface, (0, 0))
 
 
-WORKLOADS = {"live": run_live, "face": run_face}
+WORKLOADS: dict[str, Callable[..., object]] = {"live": run_live, "face": run_face}
 
 
 def count_instructions(workload: str, *args: object) -> int:

@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import threading
+from typing import NoReturn
 
 from ventriloquist.device.errors import VentriloquistError, plain_text
 
@@ -59,7 +60,7 @@ def _terminate(signum, frame) -> None:
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors on one line, like every other error."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         where = self.prog.removeprefix("ventriloquist").strip()
         raise VentriloquistError(f"{where + ': ' if where else ''}{message} (see --help)")
 

@@ -8,6 +8,7 @@ face model, whatever its size. Left/right are the face's own; +x = face's left, 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -180,7 +181,7 @@ class Fapu:
         return {"IRISD": self.irisd, "ES": self.es, "ENS": self.ens, "MNS": self.mns, "MW": self.mw}
 
 
-def fapu_from_feature_points(points: dict[str, tuple[float, ...]]) -> Fapu:
+def fapu_from_feature_points(points: Mapping[str, tuple[float, ...]]) -> Fapu:
     """FAPU of a neutral face from its MPEG-4 feature points ('3.1' -> (x, y[, z])).
 
     IRISD0 = upper-lower eyelid gap (mean of both eyes), ES0 = pupil distance,

@@ -26,7 +26,7 @@ def check_output_files(paths: Iterable[str | Path], inputs: Iterable[str | Path]
     """Each of `paths` can be written as a new regular file, is named once, and is none of `inputs` (files, or
     folders such as a model bundle, which an output may not go into)."""
     seen: list[Path] = []
-    inputs = [Path(p) for p in inputs]
+    input_paths = [Path(p) for p in inputs]
     for path in map(Path, paths):
         label = f"{option} {path}"
         try:
@@ -39,7 +39,7 @@ def check_output_files(paths: Iterable[str | Path], inputs: Iterable[str | Path]
             atomic.probe_writable(path)
         except OSError as e:
             raise VentriloquistError(f"{label}: cannot be written ({e.strerror})") from None
-        for source in inputs:
+        for source in input_paths:
             if _same_file(path, source):
                 raise VentriloquistError(f"{label}: is the input {source}; writing it would destroy the input")
             if source.is_dir() and _same_file(path.absolute().parent, source):

@@ -70,6 +70,7 @@ class Smoother:
             out[0] = x[0]
             start = 1
         value, speed, t_last_s = self.value, self.speed, self.t_last_s
+        assert value is not None and speed is not None  # set by the first frame above
         times_s = np.asarray(frames.times_s, np.float64).tolist()
         for i in range(start, len(x)):
             t_s = times_s[i]

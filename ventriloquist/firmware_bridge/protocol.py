@@ -119,7 +119,7 @@ class FrameParser:
     def feed(self, data: bytes) -> list[Frame]:
         """Add received bytes; return the complete frames with a valid CRC."""
         self.buffer += data
-        frames = []
+        frames: list[Frame] = []
         while True:
             start = self.buffer.find(START_BYTE)
             if start < 0:

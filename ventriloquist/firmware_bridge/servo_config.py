@@ -20,6 +20,7 @@ import math
 import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -100,7 +101,7 @@ class ServoConfig:
         """One numeric channel setting for every channel, as float64 (e.g. 'pulse_neutral_us')."""
         return np.array([float(getattr(c, key)) for c in self.channels], np.float64)
 
-    def with_channel(self, name: str, **changes: object) -> ServoConfig:
+    def with_channel(self, name: str, **changes: Any) -> ServoConfig:
         """A copy with one channel's settings changed, validated like a loaded file."""
         channels = tuple(replace(c, **changes) if c.name == name else c for c in self.channels)
         for c in channels:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ventriloquist.device.errors import VentriloquistError
+from ventriloquist.training.corpus.manifest import Entry
 from ventriloquist.training.dataset import GAIN_ONLY, examples, load_clips
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class AdaptSettings:
 class Span:
     """A part of one clip: [start_s, end_s) of its audio clock."""
 
-    entry: object
+    entry: Entry
     start_s: float
     end_s: float
 

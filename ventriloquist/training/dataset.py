@@ -14,6 +14,7 @@ import json
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.signal import butter, fftconvolve, sosfilt
@@ -151,7 +152,8 @@ def _clip_job(job: tuple) -> list[ClipFeatures]:
 
     root, row, settings_dict, aug_dict, seed = job
     settings = FrontendSettings.from_dict(settings_dict)
-    aug = Augmentation(**{k: tuple(v) if isinstance(v, list) else v for k, v in aug_dict.items()})
+    aug_values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in aug_dict.items()}
+    aug = Augmentation(**aug_values)
     entry = Entry.from_json(Path(root), row)
     samples, rate_hz = entry.load_audio()
     values, mask, video_t, faps = entry.load_faps()

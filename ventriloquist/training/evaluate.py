@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import subprocess
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -183,7 +184,9 @@ def bilabial_closure(opening: np.ndarray, times_s: np.ndarray, phones) -> tuple[
 def score(predict, utts: list[Utterance]) -> dict:
     """Eq. (1), mean per-utterance opening correlation, bilabial closure of one predictor over one group."""
     sq, sq_mouth, n, rs, closure = 0.0, 0.0, 0, [], np.zeros(4)
-    per_utt, per_utt_best, per_speaker = {}, {}, {}
+    per_utt: dict[str, Any] = {}
+    per_utt_best: dict[str, Any] = {}
+    per_speaker: dict[str, Any] = {}
     for u in utts:
         t, faps = predict(u.samples, u.rate_hz)
         pred = np.stack([np.interp(u.times_s, t, faps[:, j]) for j in range(faps.shape[1])], 1)
@@ -263,6 +266,7 @@ def fit_flapper(entries) -> JawFlapper:
     clips = []
     for e in entries[:200]:
         u = utterance(e, "fit")
+        assert u.faps is not None  # training clips carry FAP tracks
         ok = np.isfinite(u.faps).all(1)
         clips.append((u.samples, u.rate_hz, u.times_s[ok], u.faps[ok]))
     return JawFlapper.fit(clips, ANIMATION_SUBSET)

@@ -102,7 +102,7 @@ def _init_centres(z: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray
 def _split(z, labels, centres, s: IsodataSettings) -> np.ndarray:
     mean_dist = np.array([np.linalg.norm(z[labels == j] - c, axis=1).mean() for j, c in enumerate(centres)])
     overall = np.average(mean_dist, weights=np.bincount(labels, minlength=len(centres)))
-    out = []
+    out: list[np.ndarray] = []
     for j, c in enumerate(centres):
         members = z[labels == j]
         sd = members.std(0)
@@ -125,7 +125,7 @@ def _merge(z, labels, centres, s: IsodataSettings) -> np.ndarray:
     iu = np.triu_indices(len(centres), 1)
     order = np.argsort(d[iu], kind="stable")
     used: set[int] = set()
-    merged = []
+    merged: list[np.ndarray] = []
     for idx in order:
         i, j = int(iu[0][idx]), int(iu[1][idx])
         if d[i, j] >= s.merge_c or len(merged) >= s.max_merges:

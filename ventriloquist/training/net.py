@@ -9,6 +9,7 @@ cross-entropy term to the ISODATA labels keeping each output tied to its pattern
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -84,8 +85,8 @@ def fit(scorer, patterns_z: np.ndarray, s: NetSettings, train: tuple, val: tuple
     import keras
 
     keras.utils.set_random_seed(seed)
-    model, losses, weights = build_trainer(scorer, patterns_z, s)
-    model.compile(optimizer=keras.optimizers.Adam(s.learning_rate), loss=losses, loss_weights=weights)
+    model, losses, loss_weights = build_trainer(scorer, patterns_z, s)
+    model.compile(optimizer=keras.optimizers.Adam(s.learning_rate), loss=losses, loss_weights=loss_weights)
 
     def y(part):
         x, labels, targets_z, _ = part
@@ -102,6 +103,6 @@ def fit(scorer, patterns_z: np.ndarray, s: NetSettings, train: tuple, val: tuple
         train[0], y(train), sample_weight=weights(train), validation_data=(val[0], y(val), weights(val)),
         epochs=epochs, batch_size=batch_size, shuffle=True, callbacks=[stop], verbose=verbose,
     )
-    h = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    h: dict[str, Any] = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     h["best_epoch"] = int(np.argmin(h["val_loss"])) + 1
     return h

@@ -50,7 +50,7 @@ def _face_images(patterns: np.ndarray, faps: tuple[int, ...]) -> list[np.ndarray
             surface = face.render_frame({f: float(v) for f, v in zip(faps, row, strict=True)})
             images.append(np.transpose(pygame.surfarray.array3d(surface), (1, 0, 2)).copy())
         return images
-    except (ImportError, pygame.error):  # type: ignore[name-defined]
+    except (ImportError, pygame.error):
         return None
 
 
@@ -164,7 +164,7 @@ def evaluation_report(bundles: list, corpora: list[Path], out_dir: Path, *, seed
 
     entries = [e for c in corpora for e in load_manifest(c)]
     out_dir.mkdir(parents=True, exist_ok=True)
-    results = {}
+    results: dict[str, dict] = {}
     for b in bundles:
         label = b.name if b.name not in results else f"{b.name} ({b.path.name if b.path else len(results)})"
         speakers = set(b.provenance.get("speakers", []))
@@ -186,6 +186,7 @@ def _fig6(bundle, entries, speakers: set[str], path: Path) -> None:
     if not held or not train:
         return
     u = utterance(held[0], "s1_open")
+    assert u.faps is not None  # a held-out sentence of the corpus, with its FAP track
     col = ANIMATION_SUBSET.index(4)
     curves = []
     for predict in (bundle_predictor(bundle), flapper_predictor(fit_flapper(train))):

@@ -207,7 +207,7 @@ def draw_mouth_inside(surface: pygame.Surface, s: FaceStyle, pose: Pose, inner_u
     tongue_top = pose.lower_teeth_y + TONGUE_ABOVE_TEETH_MNS0 * mns0 + pose.tongue_dy
     tongue_ry = tongue_top - p["2.3"][1] + LOWER_TEETH_HEIGHT_MNS0 * mns0
     if tongue_ry > 0:
-        fill(scratch, s.tongue, local(ellipse((mid_x, tongue_top - tongue_ry), 0.7 * half_w, tongue_ry)))
+        fill(scratch, s.tongue, local(ellipse(np.array((mid_x, tongue_top - tongue_ry)), 0.7 * half_w, tongue_ry)))
     teeth_w = 0.8 * half_w
     for edge, height in ((pose.lower_teeth_y, -LOWER_TEETH_HEIGHT_MNS0 * mns0), (pose.upper_teeth_y, mns0)):
         box = np.array([(mid_x - teeth_w, edge), (mid_x + teeth_w, edge), (mid_x + teeth_w, edge + height),

@@ -104,12 +104,13 @@ def _shape(where: str, key: str, value: object) -> object:
         raise VentriloquistError(f"style {where}: shape.{key} = {value!r} must be true or false")
     if kind is str and value not in _HAIR_STYLES:
         raise VentriloquistError(f"style {where}: shape.{key} = {value!r} must be one of {', '.join(_HAIR_STYLES)}")
-    if kind in (int, float):
-        lowest = -math.inf if key.endswith("_y") else 0
-        if isinstance(value, bool) or not isinstance(value, int | float) or not lowest <= value <= _MAX.get(key, 10):
-            raise VentriloquistError(f"style {where}: shape.{key} = {value!r} must be a number "
-                                     f"{'' if key.endswith('_y') else '>= 0 '}up to {_MAX.get(key, 10)}")
-    return int(value) if kind is int else float(value) if kind is float else value
+    if kind not in (int, float):
+        return value
+    lowest = -math.inf if key.endswith("_y") else 0
+    if isinstance(value, bool) or not isinstance(value, int | float) or not lowest <= value <= _MAX.get(key, 10):
+        raise VentriloquistError(f"style {where}: shape.{key} = {value!r} must be a number "
+                                 f"{'' if key.endswith('_y') else '>= 0 '}up to {_MAX.get(key, 10)}")
+    return int(value) if kind is int else float(value)
 
 
 def style_from_dict(data: dict, name: str, where: str) -> FaceStyle:

@@ -91,6 +91,7 @@ def render_video(frames: FapFrames, audio_path: str | Path, out_path: str | Path
     surface = pygame.Surface((width, height))
     # ffmpeg in its own session: Ctrl-C reaches only us, and we stop it and remove its partial file.
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    assert proc.stdin is not None and proc.stderr is not None  # both asked for as pipes
     try:
         try:
             for row in tqdm(values, desc=f"render {out_path.name}", unit="frame", disable=not progress):

@@ -145,12 +145,15 @@ class Frontend:
                 emphasised = (frames - s.pre_emphasis * before) * hamming(self.window_samples)
                 out[:, column] = lpc_to_cepstra(burg_lpc(emphasised, s.lpc_order), count)
             elif kind == "rasta_plp_cepstra":
+                assert self.rasta_plp is not None and power is not None  # made in __init__ for this kind
                 out[:, column] = self.rasta_plp(power)
             elif kind == "mfcc":
+                assert self.mfcc is not None and power is not None
                 out[:, column] = self.mfcc(power)
             elif kind == "log_energy":
                 out[:, column] = log_energy(frames)[:, None]
             else:  # f0_hz: raw YIN value and voicing, smoothed in _smooth_pitch
+                assert self.yin is not None
                 f0_hz, voiced = self.yin(spans[:, -self.yin.segment_samples :])
                 out[:, column] = np.where(voiced, f0_hz, -f0_hz)[:, None]
 

@@ -54,7 +54,7 @@ class Yin:
     def _cumulative_mean_normalised(diff: np.ndarray) -> np.ndarray:
         """YIN's d'(lag) = d(lag) * lag / sum of d up to lag, for diff laid out (lag, frame)."""
         running = np.cumsum(diff, axis=0)
-        cmnd = diff * np.arange(len(diff))[:, None]
+        cmnd = diff * np.arange(len(diff), dtype=np.float64)[:, None]
         cmnd[1:] /= np.maximum(running[1:], TINY)  # silence: 0, but the energy floor keeps it unvoiced
         cmnd[0] = 1.0
         return cmnd

@@ -169,7 +169,7 @@ class FrontendSettings:
             if key in values:
                 values[key] = _parse_numbers(key, values[key])
         for name, value in values.items():
-            _check_type(name, value, fields[name].type)
+            _check_type(name, value, str(fields[name].type))
         return cls(**values)
 
     def describe(self) -> str:
@@ -207,7 +207,8 @@ def _parse_features(value: Any) -> tuple[tuple[str, int], ...]:
 
 
 def _check_type(name: str, value: Any, type_name: str) -> None:
-    expected = {"int": int, "float": (int, float), "str": str}.get(str(type_name))
+    kinds: dict[str, type | tuple[type, ...]] = {"int": int, "float": (int, float), "str": str}
+    expected = kinds.get(type_name)
     if expected is None:
         return
     if isinstance(value, bool) or not isinstance(value, expected):

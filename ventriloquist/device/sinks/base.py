@@ -25,11 +25,14 @@ class BaseSink(ABC):
     """Watched as it happens (display, network stream): its rate_hz grid starts at the first model frame, so
     grid points sit on or just after model frames and nothing waits for the next one. Files keep a grid
     counted from the audio's first sample (frame k of a 25 fps .fap is at k / 25 s)."""
-    quit_requested: bool = False
-
     def __init__(self) -> None:
         self.t_origin_s = 0.0
         """Capture time of the audio's first sample (file outputs count time from here)."""
+
+    @property
+    def quit_requested(self) -> bool:
+        """Only a sink someone watches (the face) can be asked to quit."""
+        return False
 
     def open(self, t_origin_s: float) -> None:
         self.t_origin_s = float(t_origin_s)

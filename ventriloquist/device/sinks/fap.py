@@ -18,12 +18,12 @@ class FapFileSink(BaseSink):
     def __init__(self, path: str | Path, rate_hz: float | None = DEFAULT_RATE_HZ, name: str = "ventriloquist") -> None:
         super().__init__()
         self.path = Path(path)
-        self.rate_hz = check_rate(rate_hz or DEFAULT_RATE_HZ, str(path))
+        self.rate_hz: float = check_rate(rate_hz or DEFAULT_RATE_HZ, str(path)) or DEFAULT_RATE_HZ
         self.name = name
-        self.parts: list[FapFrames] = []
+        self.parts: list[FapFrames] | None = []
 
     def write(self, frames: FapFrames) -> None:
-        if len(frames):
+        if len(frames) and self.parts is not None:
             self.parts.append(frames)
 
     def close(self, t_end_s: float | None = None) -> None:

@@ -17,6 +17,7 @@ import logging
 import re
 import socket
 import struct
+from typing import Any
 
 from ventriloquist.device.errors import VentriloquistError
 from ventriloquist.device.sinks.base import BaseSink, check_rate
@@ -90,6 +91,7 @@ class UdpSink(BaseSink):
             raise VentriloquistError(f"stream protocol {protocol!r}: choose one of {', '.join(PROTOCOLS)}")
         self.rate_hz = check_rate(rate_hz, f"stream to {host}:{port}")
         self.protocol = protocol
+        self.address: tuple[Any, ...]
         try:
             family, _, _, _, self.address = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
         except socket.gaierror as e:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -60,8 +61,9 @@ class MicSource:
         """Reads that reported lost input (PortAudio overflow)."""
         self.reconnects = 0
         self.duration_s: float | None = None
-        self.pa = None
-        self.stream = None
+        self.pa: Any = None
+        """PyAudio instance while open (PyAudio has no type information)."""
+        self.stream: Any = None
         self.channels = 1
         self.device_name = ""
         self.closed = False

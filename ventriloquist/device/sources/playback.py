@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -55,8 +56,9 @@ class PlaybackSource:
         self.overflows = 0
         self.delay_s = latency_s
         """Total delay of the sound after its chunk is written (silence + output latency)."""
-        self.pa = None
-        self.stream = None
+        self.pa: Any = None
+        """PyAudio instance while open (PyAudio has no type information)."""
+        self.stream: Any = None
 
     def _output_index(self) -> int | None:
         if self.device is None:

@@ -102,7 +102,7 @@ class Neutral:
     n_frames: int
     """How many closed-mouth silent frames it was built from."""
 
-    def feature_points(self) -> dict[str, tuple[float, float, float]]:
+    def feature_points(self) -> dict[str, tuple[float, ...]]:
         return {fp: tuple(float(v) for v in self.shape[i]) for fp, i in FEATURE_POINTS.items()}
 
 

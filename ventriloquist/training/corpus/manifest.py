@@ -9,6 +9,7 @@ import os
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -101,8 +102,9 @@ class Entry:
         missing = [k for k in ("id", "speaker", "source", "licence", "split", "audio", "duration_s") if k not in data]
         if missing:
             raise VentriloquistError(f"{root / MANIFEST}: entry {data.get('id')!r} lacks {', '.join(missing)}")
-        spans = {k: tuple((float(a), float(b), str(w)) for a, b, w in data.get(k) or ()) for k in ("words", "phones")}
-        values = {k: data.get(k) for k in known if k not in spans}
+        spans: dict[str, Any] = {
+            k: tuple((float(a), float(b), str(w)) for a, b, w in data.get(k) or ()) for k in ("words", "phones")}
+        values: dict[str, Any] = {k: data.get(k) for k in known if k not in spans}
         return cls(root=root, **values, **spans, extra={k: v for k, v in data.items() if k not in known})
 
     def load_audio(self) -> tuple[np.ndarray, int]:

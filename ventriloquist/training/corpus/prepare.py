@@ -84,6 +84,7 @@ def parse_source(text: str, settings: PrepareSettings) -> tuple[list[Clip], list
         return find_grid(path, split), []
     if importer == "ema":
         return [], find_ema(path)
+    assert split is not None  # DEFAULT_SPLIT["video"]
     return find_videos(path, settings.speaker, split, settings.licence), []
 
 

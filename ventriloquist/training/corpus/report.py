@@ -26,7 +26,7 @@ def bilabial_words(words) -> list[tuple[float, float, str]]:
 
 def clip_report(entry: mf.Entry) -> dict:
     """Face found % and each FAP's range over valid frames (video entries), or EMA track ranges."""
-    row = {"id": entry.id, "status": "ok", "split": entry.split, "speaker": entry.speaker}
+    row: dict[str, object] = {"id": entry.id, "status": "ok", "split": entry.split, "speaker": entry.speaker}
     if entry.faps is not None:
         values, mask, _, faps = entry.load_faps()
         row["face_found_pct"] = round(100 * float(mask.mean()), 1)
@@ -138,7 +138,7 @@ def plot_clip(root: str | Path, clip_id: str, png: str | Path) -> Path:
         ax.axvspan(start, end, color="tab:blue" if bilabial else "0.9", alpha=0.25 if bilabial else 0.5, lw=0)
         ax.text((start + end) / 2, ax.get_ylim()[1], word, ha="center", va="top", fontsize=8,
                 weight="bold" if bilabial else "normal")  # fmt: skip
-    for index in np.flatnonzero(~mask):
+    for index in np.flatnonzero(~mask).tolist():
         ax.axvline(times_s[index], color="red", alpha=0.3, lw=3)
     ax.axhline(0, color="0.5", lw=0.5)
     ax.set_xlabel("time (s)")

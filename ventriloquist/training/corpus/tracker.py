@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +33,7 @@ WORKER_ENV = {"GLOG_minloglevel": "2", "TF_CPP_MIN_LOG_LEVEL": "2", "OMP_NUM_THR
 """Quiet MediaPipe's logging; one thread per worker (the pool gives the parallelism)."""
 
 
-def track_video(video: Path) -> dict[str, np.ndarray | float]:
+def track_video(video: Path) -> dict[str, Any]:
     """Landmarks of the (single) face in every frame of `video`; raises ValueError when it cannot be decoded."""
     import cv2
     import mediapipe as mp
@@ -94,7 +95,7 @@ def worker_main(stdin=sys.stdin, stdout=sys.stdout) -> int:
         try:
             arrays = track_video(Path(job["video"]))
             _save_atomic(Path(job["out"]), arrays)
-            result = {"n_frames": int(len(arrays["found"])), "n_found": int(arrays["found"].sum())}
+            result: dict[str, object] = {"n_frames": int(len(arrays["found"])), "n_found": int(arrays["found"].sum())}
         except Exception as e:  # noqa: BLE001 - a bad clip is reported, the worker goes on
             result = {"error": f"{type(e).__name__}: {e}"}
         stdout.write(json.dumps({"video": job["video"], **result}) + "\n")
