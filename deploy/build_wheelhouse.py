@@ -141,7 +141,7 @@ def build(args: argparse.Namespace) -> tuple[Path, str]:
             sys.path.insert(0, str(REPO))
             from ventriloquist.device.bundle import load_bundle
 
-            load_bundle(args.bundle, check_model=False)  # refuse to ship a broken bundle
+            load_bundle(args.bundle)  # refuse to ship a broken bundle (files and settings; no interpreter needed)
             shutil.copytree(args.bundle, kit / "bundle")
         shutil.copy(args.config, kit / "config.example.toml")
         if args.servos and Path(args.servos).is_file():
