@@ -166,9 +166,9 @@ def test_report_and_png(corpus, tmp_path):
 
 
 def test_cli_reports_a_bad_source_in_one_line(tmp_path, capsys):
-    from ventriloquist.training.corpus.command import main
+    from ventriloquist.device.cli import main
 
-    assert main(["prepare", str(tmp_path / "nothing-here"), "--out", str(tmp_path / "out")]) == 2
+    assert main(["corpus", "prepare", str(tmp_path / "nothing-here"), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("ventriloquist: error:") and "nothing-here" in err and "\n" not in err
 

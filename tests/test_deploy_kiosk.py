@@ -39,17 +39,12 @@ def speech_wav(folder: Path) -> Path:
     return path
 
 
-def test_kiosk_command_starts_notifies_and_stops_on_sigterm(tmp_path, request):
+def test_kiosk_command_starts_notifies_and_stops_on_sigterm(tmp_path, tiny_bundle):
     from ventriloquist.device.cli import build_parser
-    from ventriloquist.device.errors import VentriloquistError
 
     argv = exec_start()
     assert argv[0] == INSTALLED_BIN
-    try:
-        build_parser().parse_args(argv[1:])
-    except VentriloquistError as e:
-        pytest.skip(f"`ventriloquist run` does not take the unit's flags yet ({e})")
-    tiny_bundle = request.getfixturevalue("tiny_bundle")  # built only once the command exists
+    build_parser().parse_args(argv[1:])  # the unit's flags are the command's
     config = tmp_path / "config.toml"
     config.write_text(f'[audio]\nsource = "{speech_wav(tmp_path)}"\n[model]\nbundle = "{tiny_bundle}"\n'
                       '[face]\nfullscreen = true\n')

@@ -15,6 +15,16 @@ from ventriloquist.firmware_bridge.servo_map import ServoFrames
 from ventriloquist.firmware_bridge.simulator import MaestroSimulator
 
 
+def logged(caplog, text: str, timeout_s: float = 5.0) -> bool:
+    """Wait for the link's log to say `text` (it logs from its own thread); False on timeout."""
+    deadline = time.monotonic() + timeout_s
+    while text not in caplog.text:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def test_command_bytes_match_the_pololu_manual():
     # the user's guide example: channel 2 to 1500 µs = 6000 quarter-µs -> 0x84, 0x02, 0x70, 0x2E
     assert maestro.set_target(2, 6000) == bytes([0x84, 0x02, 0x70, 0x2E])
@@ -86,11 +96,7 @@ def test_micro_maestro_needs_single_targets(tmp_path, caplog):
         caplog.set_level(logging.WARNING, logger="ventriloquist.servos")
         with ServoLink(config) as link:
             link.send(frames(config, 1600.0))
-            for _ in range(500):
-                if "serial protocol" in caplog.text:
-                    break
-                time.sleep(0.01)
-    assert "Maestro reports errors: serial protocol" in caplog.text
+            assert logged(caplog, "Maestro reports errors: serial protocol")
 
 
 def test_maestro_serial_timeout_sends_servos_home(tmp_path, caplog):
@@ -100,14 +106,12 @@ def test_maestro_serial_timeout_sends_servos_home(tmp_path, caplog):
         link = ServoLink(config)
         link.send(frames(config, 1800.0))
         assert sim.wait_for(lambda: sim.targets_qus[0] == 7200)
-        time.sleep(0.6)  # the link keeps repeating the last frame: no timeout while it runs
+        fed_from_s = time.monotonic()  # the link keeps repeating the last frame: no timeout while it runs
+        assert sim.wait_for(lambda: sim.errors & MaestroSimulator.TIMEOUT_ERROR
+                            or sim.last_command_s - fed_from_s > 2 * sim.serial_timeout_s)
         assert sim.targets_qus[0] == 7200 and not sim.errors & MaestroSimulator.TIMEOUT_ERROR
         link.close()  # host gone
         assert sim.wait_for(lambda: sim.targets_qus[0] == 4400)
         assert sim.errors & MaestroSimulator.TIMEOUT_ERROR
-        with ServoLink(config) as link:  # the next run reads and clears the error register
-            for _ in range(500):
-                if "serial timeout" in caplog.text:
-                    break
-                time.sleep(0.01)
-    assert "Maestro reports errors: serial timeout" in caplog.text
+        with ServoLink(config):  # the next run reads and clears the error register
+            assert logged(caplog, "Maestro reports errors: serial timeout")

@@ -90,20 +90,3 @@ def run(args: argparse.Namespace) -> int:
     )
     _plots(args.out, args.plot, None)
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry (`python -m ventriloquist.training.corpus.command`)."""
-    from ventriloquist.device.errors import VentriloquistError
-
-    parser = argparse.ArgumentParser(prog="ventriloquist corpus")
-    add_arguments(parser)
-    try:
-        return run(parser.parse_args(argv))
-    except VentriloquistError as e:
-        print(f"ventriloquist: error: {e}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
