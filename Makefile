@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 APT_PACKAGES := ffmpeg portaudio19-dev libportaudio2 alsa-utils libasound2-plugins pulseaudio sox espeak-ng systemd gcc
 APT_OPTIONAL := gcc-avr avr-libc simavr
 
-.PHONY: setup setup-apt setup-track demo test lint bench pi-check clean
+.PHONY: setup setup-apt setup-track demo test check lint bench pi-check clean
 
 setup: setup-apt $(BIN)/.installed setup-track
 
@@ -57,11 +57,19 @@ $(VENV_TRACK)/bin/.installed: pyproject.toml constraints-track.txt
 demo: setup
 	$(BIN)/ventriloquist demo
 
+# Every test. pytest's own exit status stands: 5 (no test collected) fails the target too.
 test: setup lint
 	$(BIN)/python -m pytest -q
 
+# The fast tier (under a minute): every test not marked slow, hardware or network (pyproject.toml says which
+# is which). An extra for working on the code; `make test` runs these and the rest.
+check: lint
+	$(BIN)/python -m pytest -q -m "not slow and not hardware and not network"
+
+# Style and types: ruff on the code, tests and deploy scripts; mypy on the package ([tool.mypy] in pyproject.toml).
 lint: $(BIN)/.installed
 	$(BIN)/ruff check ventriloquist deploy tests
+	$(BIN)/mypy
 
 bench: setup
 	$(BIN)/ventriloquist bench

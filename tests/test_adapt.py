@@ -13,6 +13,8 @@ from conftest import REPO, shared_path
 from ventriloquist.device.bundle import SHIPPED_BUNDLE, load_bundle
 from ventriloquist.device.errors import VentriloquistError
 
+pytestmark = pytest.mark.slow  # fine-tunes a net with TensorFlow
+
 
 def test_the_dequantised_net_is_the_shipped_int8_net():
     pytest.importorskip("keras")

@@ -37,6 +37,7 @@ def test_unknown_bench_is_refused(capsys):
     assert "unknown bench" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_device_code_never_imports_tensorflow():
     """Import every module under ventriloquist/device/ and the device commands' run paths' imports."""
     script = (

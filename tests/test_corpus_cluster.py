@@ -18,6 +18,8 @@ import psutil
 import pytest
 from conftest import grid_subset, need_tracker, shared_path
 
+pytestmark = pytest.mark.slow  # Dask and Ray clusters running the face tracker
+
 GRID_CLIPS = ("bbaf2n", "pbac2p", "lbbe2p", "bgaa6n")
 JOBS = 2
 MID_TASK_S = 0.5

@@ -15,6 +15,8 @@ from ventriloquist.training.corpus.landmarks_to_fap import (
     to_mpeg4_axes,
 )
 
+pytestmark = pytest.mark.slow  # the face tracker on real video
+
 
 @pytest.fixture(scope="module")
 def face(tmp_path_factory) -> np.ndarray:

@@ -63,6 +63,7 @@ def _entries(corpus):
     return {e.id: e for e in load_manifest(corpus["root"])}
 
 
+@pytest.mark.slow
 def test_bilabial_words_close_the_mouth(corpus):
     """Lip opening dips at the start of every aligned word that begins with /b p m/ (vs the speech median)."""
     from ventriloquist.training.corpus.landmarks_to_fap import mouth_opening
@@ -84,6 +85,7 @@ def test_bilabial_words_close_the_mouth(corpus):
     assert checked >= 6
 
 
+@pytest.mark.slow
 def test_fapu_is_anthropometrically_plausible(corpus):
     info = json.loads((corpus["root"] / "corpus.json").read_text())
     fapu = info["speakers"]["s1"]["fapu"]
@@ -98,6 +100,7 @@ def test_fapu_is_anthropometrically_plausible(corpus):
     assert 80 < jaw.max() < 1080  # open_jaw peaks within speech range (Greta: 0..300, slider 0..1080)
 
 
+@pytest.mark.slow
 def test_entries_follow_the_corpus_format(corpus):
     entry = _entries(corpus)["grid/s1/pbac2p"]
     assert (entry.source, entry.split in ("train", "heldout"), entry.fps, entry.n_frames) == ("grid", True, FPS, 75)
@@ -109,6 +112,7 @@ def test_entries_follow_the_corpus_format(corpus):
     assert np.allclose(times_s, np.arange(75) / FPS) and np.isfinite(values).all()
 
 
+@pytest.mark.slow
 def test_lost_face_frames_are_missing_not_invented(corpus):
     entry = _entries(corpus)["video/vanish/half"]
     values, mask, times_s, _ = entry.load_faps()
@@ -117,6 +121,7 @@ def test_lost_face_frames_are_missing_not_invented(corpus):
     assert 0.6 < entry.face_found < 0.8
 
 
+@pytest.mark.slow
 def test_bad_inputs_are_reported_and_skipped(corpus):
     skipped = corpus["first"].skipped
     assert "unreadable" in skipped["video/bad/corrupt"]
@@ -127,6 +132,7 @@ def test_bad_inputs_are_reported_and_skipped(corpus):
     assert report.count("\n") == 3
 
 
+@pytest.mark.slow
 def test_rerun_skips_finished_clips(corpus):
     from ventriloquist.training.corpus.prepare import prepare
 

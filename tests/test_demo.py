@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pygame
+import pytest
 import soundfile
 
 from ventriloquist.device.cli import main
@@ -23,6 +24,7 @@ def streams(path: Path) -> dict[str, float]:
     return {kind: float(duration) for kind, duration in pairs}
 
 
+@pytest.mark.slow  # encodes a video
 def test_offscreen_demo_writes_a_playable_video_and_a_still(tiny_bundle, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
     monkeypatch.chdir(tmp_path)
@@ -74,6 +76,7 @@ def test_the_screen_rule(tmp_path):
     assert find_display({}, root) == str(root / "dev" / "fb0")
 
 
+@pytest.mark.hardware
 def test_microphone_probe_keeps_portaudio_quiet(capfd):
     name = find_microphone()
     assert name is None or (isinstance(name, str) and name)
@@ -86,6 +89,7 @@ def test_demo_names_a_missing_bundle(tmp_path, capsys):
     assert err.count("\n") == 1 and "no model bundle" in err and "nowhere" in err
 
 
+@pytest.mark.slow  # encodes a video
 def test_plain_demo_runs_on_the_shipped_bundle(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
     assert main(["demo", "--offscreen", "--out", str(tmp_path / "demo.mp4")]) == 0

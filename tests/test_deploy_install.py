@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from conftest import find_python, python_or_skip
 
+pytestmark = pytest.mark.network  # downloads the wheelhouse from PyPI
+
 if os.environ.get("VENTRILOQUIST_SKIP_INSTALL_TEST"):
     pytest.skip("VENTRILOQUIST_SKIP_INSTALL_TEST is set (this file downloads ~90 MB and takes ~1.5 min)",
                 allow_module_level=True)

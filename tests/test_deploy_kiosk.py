@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = [pytest.mark.hardware, pytest.mark.slow]  # systemd notify socket, a real-time run
+
 REPO = Path(__file__).resolve().parents[1]
 KIOSK = REPO / "deploy" / "systemd" / "ventriloquist-kiosk.service"
 INSTALLED_BIN = "/opt/ventriloquist/venv/bin/ventriloquist"

@@ -25,6 +25,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "deploy"))
 from build_wheelhouse import GLIBC_MINOR, target_platforms  # noqa: E402
 
+pytestmark = pytest.mark.network  # downloads the Pi wheelhouse from PyPI
+
 
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory) -> Path:

@@ -43,6 +43,7 @@ def test_both_units_exist():
     assert [u.name for u in UNITS] == ["ventriloquist-kiosk.service", "ventriloquist-puppet.service"]
 
 
+@pytest.mark.hardware  # systemd-analyze
 @pytest.mark.parametrize("unit", UNITS, ids=lambda u: u.name)
 def test_systemd_analyze_verify_is_clean(unit, tmp_path):
     result = verify(unit.read_text(), unit.name, tmp_path)
@@ -50,6 +51,7 @@ def test_systemd_analyze_verify_is_clean(unit, tmp_path):
     assert result.stdout.strip() == "" and result.stderr.strip() == "", result.stderr
 
 
+@pytest.mark.hardware  # systemd-analyze
 def test_verify_does_catch_a_typo(tmp_path):
     text = UNITS[0].read_text().replace("ProtectSystem=strict", "ProtectSytem=strict")
     result = verify(text, UNITS[0].name, tmp_path)

@@ -31,6 +31,7 @@ def config_file(tmp_path: Path, bundle: Path, extra: str = "") -> Path:
     return path
 
 
+@pytest.mark.hardware  # audio devices, a display probe
 def test_whole_report_on_this_machine(tmp_path, tiny_bundle):
     env = {k: v for k, v in os.environ.items() if k != "SDL_VIDEODRIVER"}
     runner = "import sys; from ventriloquist.device.cli import main; sys.exit(main(sys.argv[1:]))"
@@ -101,6 +102,7 @@ pulse_max_us = 1800
     return path
 
 
+@pytest.mark.hardware
 def test_serial_check_hears_a_maestro_on_a_pty(tmp_path, tiny_bundle, capsys):
     simulator = pytest.importorskip("ventriloquist.firmware_bridge.simulator")
     with simulator.MaestroSimulator(link_path=tmp_path / "ttyMaestro") as sim:
@@ -112,6 +114,7 @@ def test_serial_check_hears_a_maestro_on_a_pty(tmp_path, tiny_bundle, capsys):
     assert lines[2] == f"ok    serial: the maestro board on {tmp_path / 'ttyMaestro'} answered and reports no errors"
 
 
+@pytest.mark.hardware
 def test_serial_check_fails_when_the_board_is_silent_or_absent(tmp_path, tiny_bundle, capsys):
     master, slave = os.openpty()  # a port that exists but where nothing answers
     try:

@@ -154,6 +154,7 @@ def parse(module, argv):
     return parser.parse_args(argv)
 
 
+@pytest.mark.slow  # a real-time run
 def test_bake_writes_every_format_and_run_on_the_same_file_matches(tiny_bundle, tmp_path):
     from ventriloquist.device.commands import bake as bake_cmd
     from ventriloquist.device.commands import run as run_cmd

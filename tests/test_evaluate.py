@@ -67,6 +67,7 @@ def test_best_lag_finds_a_shifted_prediction():
     assert r_far < 0.5
 
 
+@pytest.mark.slow  # the face tracker on real video
 def test_dev_set_is_scored_per_person_with_a_picture(tmp_path, tiny_bundle_obj):
     """Two real eval-split videos of two people: per-person r, best-lag r and the lips plot."""
     from ventriloquist.device.errors import VentriloquistError

@@ -16,6 +16,8 @@ from ventriloquist.firmware_bridge.servo_config import parse_servo_config
 from ventriloquist.firmware_bridge.servo_map import ServoFrames
 from ventriloquist.firmware_bridge.simulator import FirmwareSimulator
 
+pytestmark = pytest.mark.hardware  # pty serial ports and the firmware built with gcc
+
 NEUTRAL_US = (1200.0, 1500.0, 1400.0)
 FIRMWARE_CLOCK_RESOLUTION_S = 0.001
 

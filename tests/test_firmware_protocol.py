@@ -158,6 +158,7 @@ def test_python_frame_parser_reads_c_status(lib):
     assert status is not None and status.channels == 3 and not status.failsafe
 
 
+@pytest.mark.hardware  # avr-gcc
 def test_avr_build_fits_an_atmega328p(tmp_path):
     if not build.avr_available():
         pytest.skip("avr-gcc / avr-libc not installed (Debian: gcc-avr avr-libc)")
@@ -169,6 +170,7 @@ def test_avr_build_fits_an_atmega328p(tmp_path):
         assert 0 < b.ram_bytes < build.AVR_RAM_BYTES // 2  # leave half the RAM for the stack
 
 
+@pytest.mark.hardware  # simavr
 def test_avr_firmware_boots_under_simavr(tmp_path):
     if not build.avr_available() or shutil.which("simavr") is None:
         pytest.skip("avr-gcc or simavr not installed")

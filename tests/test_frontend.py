@@ -111,6 +111,7 @@ def test_frontend_rejects_bad_chunks():
 
 @pytest.mark.parametrize("settings", [PRESETS["paper"], PRESETS["default"], PRESETS["voice"], ALL_KINDS],
                          ids=lambda s: s.name)
+@pytest.mark.slow  # 16 feature settings x rates; the fast tier keeps the engine chunk test
 @pytest.mark.parametrize("rate_hz", [16_000, 44_100])
 def test_random_chunking_equals_batch(settings, rate_hz):
     audio = speech_like(1.0, rate_hz, seed=rate_hz)

@@ -116,6 +116,7 @@ def test_rasta_plp_removes_gain_and_a_fixed_channel():
     assert rasta_change < 0.5 * plain_change
 
 
+@pytest.mark.slow  # librosa pyin
 @pytest.mark.parametrize("wav", SPEECH_WAVS, ids=lambda p: p.name)
 def test_pitch_agrees_with_pyin_on_real_speech(wav):
     librosa = pytest.importorskip("librosa")

@@ -74,6 +74,7 @@ def sim(tmp_path):
     device.stop()
 
 
+@pytest.mark.hardware  # the Maestro simulator on a pty
 def test_link_drives_the_maestro(sim):
     config = config_for(sim.port)
     with ServoLink(config) as link:
@@ -85,6 +86,7 @@ def test_link_drives_the_maestro(sim):
     assert sim.errors == 0
 
 
+@pytest.mark.hardware
 def test_micro_maestro_needs_single_targets(tmp_path, caplog):
     with MaestroSimulator(channels=6, link_path=tmp_path / "ttyACM0") as sim:
         config = config_for(sim.port, maestro_multiple_targets=False)
@@ -99,6 +101,7 @@ def test_micro_maestro_needs_single_targets(tmp_path, caplog):
             assert logged(caplog, "Maestro reports errors: serial protocol")
 
 
+@pytest.mark.hardware
 def test_maestro_serial_timeout_sends_servos_home(tmp_path, caplog):
     caplog.set_level(logging.WARNING, logger="ventriloquist.servos")
     with MaestroSimulator(channels=12, serial_timeout_s=0.25, home_qus=4400, link_path=tmp_path / "tty") as sim:

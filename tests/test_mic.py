@@ -20,6 +20,8 @@ import pytest
 import soundfile
 from conftest import REPO, shared_path
 
+pytestmark = pytest.mark.hardware  # ALSA devices (a file-backed loopback)
+
 SPEECH = ("data", "phones", "arctic", "arctic_a0009.wav")
 CHUNK_SAMPLES = 160
 

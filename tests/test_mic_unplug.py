@@ -23,6 +23,8 @@ from conftest import REPO
 
 from ventriloquist.device.sources import DEFAULT_CHUNK_S
 
+pytestmark = [pytest.mark.hardware, pytest.mark.slow]  # a PulseAudio daemon, real-time unplugging
+
 RATE_HZ = 16_000
 LIVE_CHUNKS = 30
 """Chunks of audio captured before the unplug."""

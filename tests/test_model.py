@@ -30,6 +30,7 @@ def test_binary_decoding_picks_the_coded_class_and_clamps():
     np.testing.assert_array_equal(out[:, 0], [1, 4, 4])
 
 
+@pytest.mark.slow  # builds a model with TensorFlow
 @pytest.mark.parametrize("backend", ["litert", "tflite-runtime"])
 def test_backend_runs_int8_model(backend):
     module = {"litert": "ai_edge_litert", "tflite-runtime": "tflite_runtime"}[backend]
@@ -43,6 +44,7 @@ def test_backend_runs_int8_model(backend):
     np.testing.assert_array_equal(model.predict(x[:7]), y[:7])  # batch size does not change results
 
 
+@pytest.mark.slow  # a second venv
 def test_tflite_runtime_in_the_numpy1_venv_matches_litert(tmp_path):
     """Older Pi images run tflite-runtime (numpy<2): the same model must give the same int8 outputs.
 
@@ -72,6 +74,7 @@ def test_tflite_runtime_in_the_numpy1_venv_matches_litert(tmp_path):
     np.testing.assert_array_equal(np.load(y_path), TfliteModel(model_path.read_bytes(), backend="litert").predict(x))
 
 
+@pytest.mark.slow  # TensorFlow
 def test_int8_model_agrees_with_keras_float_model():
     import sys
 

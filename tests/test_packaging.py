@@ -25,6 +25,7 @@ def wheel(tmp_path_factory) -> Path:
     return next(out.glob("ventriloquist-*.whl"))
 
 
+@pytest.mark.slow  # builds the wheel
 def test_the_only_top_level_import_package_is_ventriloquist(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
@@ -33,6 +34,7 @@ def test_the_only_top_level_import_package_is_ventriloquist(wheel):
     assert "ventriloquist/device/samples/hello.wav" in names
 
 
+@pytest.mark.slow  # builds the wheel
 def test_the_entry_point_names_the_package(wheel):
     with zipfile.ZipFile(wheel) as z:
         entry = z.read(next(n for n in z.namelist() if n.endswith(".dist-info/entry_points.txt"))).decode()

@@ -13,6 +13,7 @@ sys.path.insert(0, str(REPO / "deploy"))
 from pi_check import BAKE_TOLERANCE_FAPU, SAMPLE, largest_difference, read_bake  # noqa: E402
 
 
+@pytest.mark.slow
 def test_a_bake_matches_itself_and_a_shifted_or_shorter_one_does_not(tmp_path):
     out = tmp_path / "x86.csv"
     subprocess.run([sys.executable, "-m", "ventriloquist", "bake", str(SAMPLE), "--out", str(out)], check=True,

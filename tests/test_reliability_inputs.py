@@ -154,6 +154,7 @@ def test_silence_is_rest_in_rhubarb_cues(tmp_path):
     assert {line.split("\t")[1] for line in (tmp_path / "s.tsv").read_text().splitlines()} == {"X"}
 
 
+@pytest.mark.hardware
 @pytest.mark.parametrize("source", ["mic", "PLAYBACK"])
 def test_the_audio_device_paths_print_no_library_chatter(source, talk):
     """Item 8: PortAudio's probing made ALSA and JACK print 100-200 lines before the one that matters.
@@ -169,6 +170,7 @@ def test_the_audio_device_paths_print_no_library_chatter(source, talk):
     assert len(lines) <= 6
 
 
+@pytest.mark.slow  # decodes an MP3 through ffmpeg
 def test_an_mp3_bakes_without_decoder_chatter(talk, tmp_path):
     """Item 8: libmpg123 printed 4 'part2_3_length too large' lines for an ordinary ffmpeg-made MP3."""
     import subprocess

@@ -159,6 +159,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_sigterm_during_bake_removes_its_partial_outputs(long_talk, tmp_path):
     """Item 6: SIGTERM half way leaves no temporary file (it had been growing to the whole CSV)."""
     import signal
@@ -175,6 +176,7 @@ def test_sigterm_during_bake_removes_its_partial_outputs(long_talk, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_sigint_to_render_alone_stops_ffmpeg_and_removes_the_partial_video(long_talk, tmp_path):
     """Item 6: Ctrl-C reaching only the Python process (kill -INT PID) stops ffmpeg too, and no
     .NAME.partial.mp4 stays."""
@@ -194,6 +196,7 @@ def test_sigint_to_render_alone_stops_ffmpeg_and_removes_the_partial_video(long_
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_sigterm_stops_run_while_it_waits_on_a_silent_pipe(talk, tmp_path):
     """`arecord | ventriloquist run --source -` with the recorder stalled: SIGTERM was ignored (the stop
     flag cannot reach a blocking read). Now the wait is cut short and the outputs are finished as usual."""

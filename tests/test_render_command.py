@@ -45,6 +45,7 @@ def probe(path: Path) -> list[dict]:
     return json.loads(out)["streams"]
 
 
+@pytest.mark.slow  # encodes a video
 def test_style_render_with_png_frames(speech, tiny_bundle, tmp_path, capsys):
     out, pngs = tmp_path / "talk.mp4", tmp_path / "frames"
     assert main(["render", str(speech), "--out", str(out), "--style", "puppet", "--size", "320x240", "--fps", "25",
@@ -58,6 +59,7 @@ def test_style_render_with_png_frames(speech, tiny_bundle, tmp_path, capsys):
     assert [p.name for p in tmp_path.iterdir() if p.is_file()] == ["talk.mp4"]  # no partial file left
 
 
+@pytest.mark.slow  # encodes a video
 def test_photo_render_takes_the_photos_size(speech, photo, tiny_bundle, tmp_path):
     out = tmp_path / "photo.mp4"
     assert main(["render", str(speech), "--out", str(out), "--photo", str(photo[0]), "--points", str(photo[1]),

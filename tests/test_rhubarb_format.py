@@ -17,6 +17,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from conftest import REPO
 
 from ventriloquist.device.sinks import file_sink
@@ -57,6 +58,7 @@ def read_json(text: str) -> tuple[list[tuple[float, float, str]], float]:
     return [(c["start"], c["end"], c["value"]) for c in doc["mouthCues"]], doc["metadata"]["duration"]
 
 
+@pytest.mark.slow
 def test_baked_speech_follows_rhubarbs_exporter_rules(tmp_path):
     tsv, js = tmp_path / "hello.tsv", tmp_path / "hello.rhubarb.json"
     done = subprocess.run([sys.executable, "-m", "ventriloquist", "bake", str(SAMPLE), "--out", str(tsv),

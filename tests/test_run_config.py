@@ -112,6 +112,7 @@ def test_zero_smoothing_blinks_and_motion_turn_those_stages_off(tmp_path):
     assert idle.enabled and idle.blink_interval_s[0] >= app.NEVER_S / 2  # drift, but never a blink
 
 
+@pytest.mark.slow
 def test_run_with_a_config_file_source_then_a_flag_overriding_it(tiny_bundle, tmp_path):
     receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     receiver.bind(("127.0.0.1", 0))
@@ -156,6 +157,7 @@ def drain(sock: socket.socket, seconds: float) -> list[str]:
     return out
 
 
+@pytest.mark.slow  # real-time runs stopped by a signal
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_stops_a_live_run_cleanly(stop_signal, tiny_bundle, tmp_path):
     """A real-time file source, a notify socket with a 0.2 s watchdog: READY, pings, the signal, STOPPING, exit 0."""

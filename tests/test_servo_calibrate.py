@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from ventriloquist.firmware_bridge.calibrate import QUIT, Calibrator, split_keys
 from ventriloquist.firmware_bridge.servo_config import load_servo_config, save_servo_config
@@ -73,6 +74,7 @@ def test_split_keys_keeps_escape_sequences():
     assert split_keys("+\x1b[A-\t") == ["+", "\x1b[A", "-", "\t"]
 
 
+@pytest.mark.hardware
 def test_calibrate_command_over_a_pty(tmp_path):
     path = write_config(tmp_path)
     with MaestroSimulator(channels=12, link_path=tmp_path / "ttyACM0") as sim:

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from conftest import REPO, shared_path
 
+pytestmark = pytest.mark.slow  # trains and exports a model end to end
+
 TRAIN_CLIPS = ("bbaf2n", "bbaf3s", "bbaf4p", "bbaf5a")
 HELDOUT_CLIPS = ("bbal6n",)
 
