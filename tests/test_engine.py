@@ -154,6 +154,30 @@ def parse(module, argv):
     return parser.parse_args(argv)
 
 
+class FailsToAbort(FailsToClose):
+    def abort(self):
+        raise OSError("cannot abort either")
+
+
+def test_a_failed_run_aborts_every_sink_and_reports_its_own_error(tiny_bundle, speech, tmp_path):
+    samples, rate_hz = speech
+
+    class Broken(ChunkSource):
+        def __iter__(self):
+            for k, chunk in enumerate(super().__iter__()):
+                if k == 20:
+                    raise RuntimeError("the microphone went away")
+                yield chunk
+
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    csv, after = out_dir / "out.csv", FrameCollector()
+    sinks = [FailsToAbort(), file_sink(csv), after]
+    with pytest.raises(RuntimeError, match="microphone went away"):
+        Engine(Pipeline(load_bundle(tiny_bundle)), sinks).run(Broken(samples, rate_hz, 160))
+    assert list(out_dir.iterdir()) == [] and after.closed and after.parts == []  # no CSV, not even a temporary
+
+
 @pytest.mark.slow  # a real-time run
 def test_bake_writes_every_format_and_run_on_the_same_file_matches(tiny_bundle, tmp_path):
     from ventriloquist.device.commands import bake as bake_cmd

@@ -23,7 +23,7 @@ from ventriloquist.device.fap_resample import FapResampler
 from ventriloquist.device.frontend import ContextWindow, Frontend, resampler_lag_s
 from ventriloquist.device.idle import IdleMixer, IdleSettings
 from ventriloquist.device.model import PatternModel
-from ventriloquist.device.sinks.base import each
+from ventriloquist.device.sinks.base import abort_all, each
 from ventriloquist.device.smoothing import Smoother, SmoothingSettings
 from ventriloquist.device.values import AudioChunk, FapFrames, FeatureFrames, Sink, Source, Stage
 
@@ -192,7 +192,7 @@ class Engine:
             if expected_s is not None:
                 self._emit(self.pipeline.flush(), live=False)  # end-of-stream frames: not a live latency
         except BaseException:
-            each(self.sinks, lambda sink: sink.abort())
+            abort_all(self.sinks)
             raise
         finally:
             c.overflows = source.overflows

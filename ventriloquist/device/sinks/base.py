@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
@@ -11,6 +12,7 @@ from ventriloquist.device.errors import VentriloquistError
 from ventriloquist.device.values import FapFrames, Sink
 
 S = TypeVar("S", bound=Sink)
+log = logging.getLogger(__name__)
 
 
 class BaseSink(ABC):
@@ -77,11 +79,20 @@ def each(sinks: Iterable[S], finish: Callable[[S], object]) -> None:
         raise failure
 
 
+def abort_all(sinks: Iterable[Sink]) -> None:
+    """abort() every sink while another error is on its way out: a sink that fails to abort is logged, so
+    the error that stopped the run is the one reported."""
+    try:
+        each(sinks, lambda s: s.abort())
+    except Exception as e:
+        log.warning("an output failed to stop cleanly as well: %s", e)
+
+
 @contextlib.contextmanager
 def abort_on_error(sinks: list[S]) -> Iterator[list[S]]:
     """Yield `sinks` to fill; if filling fails, the ones already made are aborted (no temporary file stays)."""
     try:
         yield sinks
     except BaseException:
-        each(sinks, lambda s: s.abort())
+        abort_all(sinks)
         raise
