@@ -1,8 +1,8 @@
 """Sources: where audio comes from (file, stdin, microphone, playback), each yielding AudioChunks.
 
-Every source has `rate_hz`, `live` (True: t_capture_s is on time.monotonic(), so the engine can
-measure latency and drop stale chunks; False: seconds from the audio start), `overflows`
-(chunks lost at the input), iteration over AudioChunks, and close().
+Every source meets the `Source` contract (ventriloquist.device.values): `rate_hz`, `live` (True:
+t_capture_s is on time.monotonic(), so the engine can measure latency and drop stale chunks; False:
+seconds from the audio start), `overflows` (chunks lost at the input), iteration over AudioChunks, and close().
 """
 
 from __future__ import annotations
