@@ -70,3 +70,12 @@ def test_bad_points_name_what_is_wrong(photo, tmp_path):
         PhotoFace(photo[0], tmp_path / "q.json")
     with pytest.raises(VentriloquistError, match="cannot read photo"):
         PhotoFace(tmp_path / "none.png", photo[1])
+
+
+def test_photo_bench_reports_speed_and_cost():
+    from ventriloquist.device.face.bench import bench_photo
+
+    figures = {f["name"]: f for f in bench_photo(seconds=0.2)}
+    assert set(figures) == {"photo_render_fps", "photo_render_cpu_percent"}
+    assert figures["photo_render_fps"]["value"] > 0 and figures["photo_render_fps"]["size"] == "480x320"
+    assert 0 < figures["photo_render_cpu_percent"]["value"] <= 200
