@@ -2,7 +2,8 @@
 
 Examples: `ventriloquist render talk.wav --out talk.mp4 --style puppet`;
 `ventriloquist render talk.wav --out me.mp4 --photo me.png --points me.json` (a frontal photo and its
-neutral MPEG-4 feature points, see ventriloquist/device/face/photo_warp.py); `--png-dir frames/` also writes every
+neutral MPEG-4 feature points, see ventriloquist/device/face/photo_warp.py; without --points the face
+tracker finds them, on a workstation with .venv-track); `--png-dir frames/` also writes every
 video frame as a PNG. The MP4 (H.264 + AAC, the audio muxed in) is written to a temporary name and
 renamed into place.
 """
@@ -55,7 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="FILE.mp4", help="the video to write")
     add_face_arguments(parser)
     parser.add_argument("--photo", metavar="IMG", help="warp this frontal face photo instead of the cartoon")
-    parser.add_argument("--points", metavar="JSON", help="the photo's neutral feature points (needed with --photo)")
+    parser.add_argument("--points", metavar="JSON", help="the photo's neutral feature points (default: found by "
+                        "the face tracker, on a workstation; see `ventriloquist photo-points`)")
     parser.add_argument("--png-dir", metavar="DIR", help="also write every video frame as DIR/frame_NNNNNN.png")
     add_pipeline_arguments(parser)
 
@@ -103,21 +105,34 @@ class FrameCollector:
 
 def make_face(args: argparse.Namespace):
     """CartoonFace of --style at --size, or PhotoFace of --photo/--points; --exaggerate sets the mouth's gain."""
-    from ventriloquist.device.errors import VentriloquistError
     from ventriloquist.device.face import CartoonFace
     from ventriloquist.device.face.video import DEFAULT_SIZE
 
     photo = getattr(args, "photo", None)
     if photo is None:
         return CartoonFace(args.style, args.size or DEFAULT_SIZE, args.exaggerate)
-    if not args.points:
-        raise VentriloquistError("--photo needs --points JSON (the photo's neutral feature points)")
     from ventriloquist.device.face.photo_warp import PhotoFace
 
-    face = PhotoFace(photo, args.points, style=args.style, size=args.size)
+    face = PhotoFace(photo, args.points or photo_points(photo), style=args.style, size=args.size)
     if args.exaggerate is not None:
         face.geometry.exaggeration = args.exaggerate
     return face
+
+
+def photo_points(photo: str) -> dict:
+    """The photo's neutral points found by the face tracker; where it is not installed (the device), how to
+    pass them instead."""
+    from ventriloquist.device.errors import VentriloquistError
+    from ventriloquist.training.corpus.tracker import track_python
+    from ventriloquist.training.photo_points import find_photo_points
+
+    try:
+        python = track_python()
+    except VentriloquistError:
+        raise VentriloquistError("--photo without --points needs the face tracker (.venv-track), which is not "
+                                 "here: pass --points JSON, made by `ventriloquist photo-points PHOTO --out JSON` "
+                                 "on the workstation") from None
+    return find_photo_points(photo, python)
 
 
 def render_file(pipeline, audio_path: str | Path, out_path: str | Path, face, fps: int = VIDEO_FPS,
