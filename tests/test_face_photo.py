@@ -79,3 +79,13 @@ def test_photo_bench_reports_speed_and_cost():
     assert set(figures) == {"photo_render_fps", "photo_render_cpu_percent"}
     assert figures["photo_render_fps"]["value"] > 0 and figures["photo_render_fps"]["size"] == "480x320"
     assert 0 < figures["photo_render_cpu_percent"]["value"] <= 200
+
+
+def test_the_open_mouth_is_lit_like_the_photo(photo, tmp_path):
+    """Teeth keep the style's colour on a well-lit photo and are shaded on a dim one, with a darker cavity."""
+    dim = pygame.image.load(str(photo[0]))
+    dim.fill((100, 100, 100), special_flags=pygame.BLEND_MULT)
+    pygame.image.save(dim, str(tmp_path / "dim.png"))
+    bright, dark = PhotoFace(*photo).style, PhotoFace(tmp_path / "dim.png", photo[1]).style
+    assert bright.teeth == load_style("classic").teeth
+    assert max(dark.teeth) < max(bright.teeth) - 40 and max(dark.mouth) < max(bright.mouth)

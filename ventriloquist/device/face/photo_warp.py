@@ -12,6 +12,7 @@ and fills the open mouth with the cartoon's mouth inside. Head rotation FAPs are
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,10 @@ LOWER_INNER = ("2.3", "2.8", "2.9")
 RING_SCALE = 1.5
 """A fixed ring of anchor points this many times the feature points' half extent keeps the warp local."""
 RING_POINTS = 20
+LIP_SAMPLES = (("8.1", "2.2"), ("8.2", "2.3"), ("8.5", "2.6"), ("8.6", "2.7"), ("8.7", "2.8"), ("8.8", "2.9"))
+"""Mid-lip pixels (halfway between outer and inner contour) whose median colour is the photo's lip colour."""
+CAVITY_OF_LIP = 0.3
+"""The open mouth's cavity is the photo's lip colour this dark."""
 MOVED_PX = 0.25
 """A triangle whose corners all moved less than this is left as the photo is: the error is under a quarter pixel."""
 
@@ -105,9 +110,24 @@ class PhotoFace:
         w, h = self.size
         frame = np.array([(0, 0), (w / 2, 0), (w, 0), (w, h / 2), (w, h), (w / 2, h), (0, h), (0, h / 2)], float)
         self._src_pts = np.concatenate([feature, ring, frame])
+        self.style = self._lit_like_the_photo(self.style, px)
         self._triangles = Delaunay(self._src_pts).simplices
         self._index = pygame.Surface(self.size, depth=8)
         self._index.set_palette([(i, i, i) for i in range(256)])
+
+    def _lit_like_the_photo(self, style: FaceStyle, px: dict[str, np.ndarray]) -> FaceStyle:
+        """The style's teeth and tongue shaded as the photo's lips are lit, and a cavity of the lips' colour:
+        the cartoon's pure white teeth glow on a photo like a sticker."""
+        w, h = self.size
+        xy = np.array([(px[a] + px[b]) / 2 for a, b in LIP_SAMPLES]).round().astype(int)
+        lip = np.median(self._rgb[np.clip(xy[:, 0], 0, w - 1), np.clip(xy[:, 1], 0, h - 1)], axis=0)
+        shade = min(1.0, (max(lip) / max(style.lip)) ** 0.5)  # half-way to the lips: teeth stay the brightest
+
+        def shaded(colour) -> tuple[int, int, int]:
+            return tuple(int(round(c * shade)) for c in colour)
+
+        return replace(style, teeth=shaded(style.teeth), tongue=shaded(style.tongue),
+                       mouth=tuple(int(round(c * CAVITY_OF_LIP)) for c in lip))
 
     def render_frame(self, faps: dict[int, float]) -> pygame.Surface:
         """A new surface of `size` with one frame drawn on it."""
