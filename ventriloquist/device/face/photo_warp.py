@@ -1,12 +1,13 @@
 """The paper's "video-realistic" face: a frontal photo warped per frame by the FAPs (piecewise-affine mesh).
 
-The photo comes with its neutral MPEG-4 feature points as JSON, in image pixels (x right,
-y down): either `{"points": {"2.2": [x, y], ...}}` or the bare mapping. It must hold the FAPU
-points (3.1-3.6, 9.15, 2.2, 8.3, 8.4), the lip points 2.2-2.5 and 8.1-8.4 and the chin 2.1;
-mid-lip points left out are put halfway. The points plus a fixed ring and the frame border are
-triangulated once (Delaunay); each frame moves the points as the cartoon's geometry does,
-maps every moved triangle back to the photo by its affine transform (bilinear sampling),
-and fills the open mouth with the cartoon's mouth inside. Head rotation FAPs are not drawn.
+The photo comes with its neutral MPEG-4 feature points as JSON (`ventriloquist photo-points` finds
+them with the face tracker on a workstation), in image pixels (x right, y down): either
+`{"points": {"2.2": [x, y], ...}}` or the bare mapping. It must hold the FAPU points (3.1-3.6,
+9.15, 2.2, 8.3, 8.4), the lip points 2.2-2.5 and 8.1-8.4 and the chin 2.1; mid-lip points left
+out are put halfway. The points plus a fixed ring and the frame border are triangulated once
+(Delaunay); each frame moves the points as the cartoon's geometry does, maps every moved
+triangle back to the photo by its affine transform (bilinear sampling), and fills the open
+mouth with the cartoon's mouth inside. Head rotation FAPs are not drawn.
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ LIP_SAMPLES = (("8.1", "2.2"), ("8.2", "2.3"), ("8.5", "2.6"), ("8.6", "2.7"), (
 """Mid-lip pixels (halfway between outer and inner contour) whose median colour is the photo's lip colour."""
 CAVITY_OF_LIP = 0.3
 """The open mouth's cavity is the photo's lip colour this dark."""
+SUBPIXEL_BITS = 4
+"""Bilinear weights in 1/16 pixel: four weights summing to 16 x 16 keep each channel's sum within 16 bits."""
+SUBPIXEL = 1 << SUBPIXEL_BITS
+CHANNEL_SHIFTS = np.array([0, 16, 32], np.int64)
+HALF_OF_EACH_CHANNEL = int((1 << (2 * SUBPIXEL_BITS - 1) << CHANNEL_SHIFTS).sum())
+"""Added before the shift down, so each channel's blend is rounded, not truncated."""
 MOVED_PX = 0.25
 """A triangle whose corners all moved less than this is left as the photo is: the error is under a quarter pixel."""
 
@@ -96,8 +103,9 @@ class PhotoFace:
         self._base.blit(scaled, offset.tolist())
         self._rgb = pygame.surfarray.array3d(self._base)
         """The photo at the display size, (width, height, 3) uint8, C order."""
-        self._src = self._rgb.reshape(-1, 3).astype(np.float32)
-        """The same as (x * height + y, rgb) float32 rows: one flat gather per bilinear corner."""
+        self._packed = (self._rgb.astype("<i8") << CHANNEL_SHIFTS).sum(axis=2).ravel()
+        """The same, one int64 per pixel (index x * height + y) with r, g, b 16 bits apart: a bilinear blend
+        of four pixels is then four integer multiply-adds for all three channels at once."""
         px = {n: np.array(p) * k + offset for n, p in points.items()}
         self.geometry = FaceGeometry({n: (p[0], -p[1]) for n, p in px.items()})
         self._names = list(px)
@@ -158,8 +166,8 @@ class PhotoFace:
 
     def _warp(self, surface: pygame.Surface, dst: np.ndarray) -> None:
         """Redraw every triangle with a moved corner: each output pixel samples the photo through its
-        triangle's affine map (output -> photo). Vectorised over the pixels, in float32 and flat gathers,
-        so a 480x320 frame costs a few ms (`ventriloquist bench render`)."""
+        triangle's affine map (output -> photo). Vectorised over the pixels, with flat gathers and integer
+        bilinear blends, so a 480x320 frame costs a few ms (`ventriloquist bench photo`)."""
         moving = np.any(np.abs(dst - self._src_pts) > MOVED_PX, axis=1)
         tris = self._triangles[np.any(moving[self._triangles], axis=1)]
         if len(tris) == 0:
@@ -174,7 +182,7 @@ class PhotoFace:
         x = np.concatenate([d - (x0, y0), np.ones((len(tris), 3, 1))], axis=2)  # rows (x, y, 1), region coords
         ok = np.abs(np.linalg.det(x)) > 1e-6
         maps = np.zeros((len(tris) + 1, 6), np.float32)  # row 0: no triangle
-        maps[1:][ok] = np.linalg.solve(x[ok], s[ok] - 0.5).reshape(-1, 6)  # [x y 1] @ map = source (x, y) - 0.5
+        maps[1:][ok] = SUBPIXEL * np.linalg.solve(x[ok], s[ok] - 0.5).reshape(-1, 6)  # [x y 1] @ map = source
         region = pygame.Rect(x0, y0, x1 - x0, y1 - y0)
         self._index.fill((0, 0, 0), region)
         for i in np.flatnonzero(ok)[:255]:
@@ -185,18 +193,16 @@ class PhotoFace:
             return
         m = np.take(maps, np.take(index, inside), axis=0)  # (n, 6): x->sx, x->sy, y->sx, y->sy, 1->sx, 1->sy
         rh = y1 - y0
-        gx, gy = (inside // rh).astype(np.float32) + 0.5, (inside % rh).astype(np.float32) + 0.5
-        sx = np.clip(gx * m[:, 0] + gy * m[:, 2] + m[:, 4], 0, w - 1.001)
-        sy = np.clip(gx * m[:, 1] + gy * m[:, 3] + m[:, 5], 0, h - 1.001)
-        ix, iy = sx.astype(np.int32), sy.astype(np.int32)
-        fx, fy = (sx - ix)[:, None], (sy - iy)[:, None]
-        i = ix * h + iy
-        img = self._src
-        top, right = np.take(img, i, axis=0), np.take(img, i + h, axis=0)
-        top += (right - top) * fx
-        bottom, right = np.take(img, i + 1, axis=0), np.take(img, i + h + 1, axis=0)
-        bottom += (right - bottom) * fx
-        top += (bottom - top) * fy
+        gx, gy = (v.astype(np.float32) + 0.5 for v in np.divmod(inside, rh))
+        sx = np.clip(gx * m[:, 0] + gy * m[:, 2] + m[:, 4], 0, SUBPIXEL * (w - 1) - 1).astype(np.int64)
+        sy = np.clip(gx * m[:, 1] + gy * m[:, 3] + m[:, 5], 0, SUBPIXEL * (h - 1) - 1).astype(np.int64)
+        fx, fy = sx & (SUBPIXEL - 1), sy & (SUBPIXEL - 1)
+        i = (sx >> SUBPIXEL_BITS) * h + (sy >> SUBPIXEL_BITS)
+        p = self._packed
+        top = np.take(p, i) * (SUBPIXEL - fx) + np.take(p, i + h) * fx
+        bottom = np.take(p, i + 1) * (SUBPIXEL - fx) + np.take(p, i + h + 1) * fx
+        blend = (top * (SUBPIXEL - fy) + bottom * fy + HALF_OF_EACH_CHANNEL).astype("<i8", copy=False)
+        rgb = blend.view(np.uint8).reshape(-1, 8)[:, 1:6:2]  # each channel's high byte: its sum >> 8
         out = self._rgb[x0:x1, y0:y1].copy()
-        out.reshape(-1, 3)[inside] = top
+        out.reshape(-1, 3)[inside] = rgb
         pygame.surfarray.blit_array(surface.subsurface(region), out)
