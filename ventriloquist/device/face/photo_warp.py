@@ -183,6 +183,7 @@ class PhotoFace:
         ok = np.abs(np.linalg.det(x)) > 1e-6
         maps = np.zeros((len(tris) + 1, 6), np.float32)  # row 0: no triangle
         maps[1:][ok] = SUBPIXEL * np.linalg.solve(x[ok], s[ok] - 0.5).reshape(-1, 6)  # [x y 1] @ map = source
+        maps = np.ascontiguousarray(maps.T)  # (6, t + 1): each coefficient gathers into a contiguous row
         region = pygame.Rect(x0, y0, x1 - x0, y1 - y0)
         self._index.fill((0, 0, 0), region)
         for i in np.flatnonzero(ok)[:255]:
@@ -191,11 +192,10 @@ class PhotoFace:
         inside = np.flatnonzero(index)
         if len(inside) == 0:
             return
-        m = np.take(maps, np.take(index, inside), axis=0)  # (n, 6): x->sx, x->sy, y->sx, y->sy, 1->sx, 1->sy
-        rh = y1 - y0
-        gx, gy = (v.astype(np.float32) + 0.5 for v in np.divmod(inside, rh))
-        sx = np.clip(gx * m[:, 0] + gy * m[:, 2] + m[:, 4], 0, SUBPIXEL * (w - 1) - 1).astype(np.int64)
-        sy = np.clip(gx * m[:, 1] + gy * m[:, 3] + m[:, 5], 0, SUBPIXEL * (h - 1) - 1).astype(np.int64)
+        x_sx, x_sy, y_sx, y_sy, c_sx, c_sy = np.take(maps, np.take(index, inside), axis=1)  # (x, y, 1) -> sx, sy
+        gx, gy = (v.astype(np.float32) + 0.5 for v in np.divmod(inside, y1 - y0))
+        sx = np.clip(gx * x_sx + gy * y_sx + c_sx, 0, SUBPIXEL * (w - 1) - 1).astype(np.int64)
+        sy = np.clip(gx * x_sy + gy * y_sy + c_sy, 0, SUBPIXEL * (h - 1) - 1).astype(np.int64)
         fx, fy = sx & (SUBPIXEL - 1), sy & (SUBPIXEL - 1)
         i = (sx >> SUBPIXEL_BITS) * h + (sy >> SUBPIXEL_BITS)
         p = self._packed
