@@ -180,13 +180,15 @@ class PhotoFace:
             return
         d, s = dst[tris], self._src_pts[tris]  # (t, 3, 2)
         x = np.concatenate([d - (x0, y0), np.ones((len(tris), 3, 1))], axis=2)  # rows (x, y, 1), region coords
-        ok = np.abs(np.linalg.det(x)) > 1e-6
+        area = np.abs(np.linalg.det(x))
+        ok = area > 1e-6
         maps = np.zeros((len(tris) + 1, 6), np.float32)  # row 0: no triangle
         maps[1:][ok] = SUBPIXEL * np.linalg.solve(x[ok], s[ok] - 0.5).reshape(-1, 6)  # [x y 1] @ map = source
         maps = np.ascontiguousarray(maps.T)  # (6, t + 1): each coefficient gathers into a contiguous row
         region = pygame.Rect(x0, y0, x1 - x0, y1 - y0)
         self._index.fill((0, 0, 0), region)
-        for i in np.flatnonzero(ok)[:255]:
+        for i in np.flatnonzero(ok)[np.argsort(area[ok], kind="stable")][-255:]:  # big last: a folded sliver
+            # (a large jaw drop) is painted over by its neighbours instead of striping them
             pygame.draw.polygon(self._index, (i + 1, i + 1, i + 1), d[i].tolist())
         index = pygame.surfarray.array2d(self._index.subsurface(region)).ravel()  # (x - x0) * rh + (y - y0)
         inside = np.flatnonzero(index)
