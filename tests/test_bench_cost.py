@@ -32,3 +32,7 @@ def test_roles_are_put_against_their_goals_on_each_board():
     assert by["puppet", "pi_zero_2w"]["value"] == 15.0 and by["puppet", "pi_zero_2w"]["goal_percent"] == 15.0
     assert "goal_percent" not in by["kiosk", "pi5"]
     assert by["kiosk", "pi5"]["value"] < by["kiosk", "pi4"]["value"] < by["kiosk", "pi_zero_2w"]["value"]
+
+
+def test_the_face_workload_draws_the_photo_face():
+    run_face(2, 480, 320, photo=True)  # the cartoon's neutral face as a photo, warped by the FAPs

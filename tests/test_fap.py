@@ -60,3 +60,9 @@ def test_fill_by_rule_derives_contours_from_the_subset():
     col = {f: full[0, i] for i, f in enumerate(faps)}
     assert col[10] == pytest.approx(-270) and col[53] == pytest.approx(40) and col[33] == pytest.approx(75)
     assert len(set(faps)) == len(faps) and faps[: len(ANIMATION_SUBSET)] == ANIMATION_SUBSET
+
+
+def test_fill_by_rule_takes_a_target_with_only_one_of_its_sources():
+    """The middle brow (33) follows 31 and 35; a face drawing only the non-zero FAPs may hand over 31 alone."""
+    full, faps = fill_by_rule(np.array([[100.0]], np.float32), (31,))
+    assert faps == (31, 33) and full[0, 1] == pytest.approx(50)

@@ -82,10 +82,9 @@ def test_the_video_shows_the_baked_faps(speech, tiny_bundle, tmp_path):
 
 
 @pytest.mark.parametrize(("extra", "message"), [
-    (["--photo", "face.png"], "--photo needs --points"),
     (["--size", "321x240"], "must be even"),
     (["--size", "big"], "WIDTHxHEIGHT"),
-], ids=["photo-without-points", "odd-size", "bad-size"])
+], ids=["odd-size", "bad-size"])
 def test_bad_options_are_one_line_errors(extra, message, speech, tiny_bundle, tmp_path, capsys):
     out = tmp_path / "x.mp4"
     assert main(["render", str(speech), "--out", str(out), "--bundle", str(tiny_bundle), *extra]) == 2

@@ -319,7 +319,7 @@ class FaceOptions:
     exaggerate: float | None = None
     photo: str | None = None
     points: str | None = None
-    """The photo's neutral feature points (JSON), needed with `photo`."""
+    """The photo's neutral feature points (JSON); None: found by the face tracker (workstation only)."""
 
 
 def make_face(options: FaceOptions) -> Any:
@@ -329,14 +329,28 @@ def make_face(options: FaceOptions) -> Any:
 
     if options.photo is None:
         return CartoonFace(options.style, options.size or DEFAULT_SIZE, options.exaggerate)
-    if not options.points:
-        raise VentriloquistError("--photo needs --points JSON (the photo's neutral feature points)")
     from ventriloquist.device.face.photo_warp import PhotoFace
 
-    face = PhotoFace(options.photo, options.points, style=options.style, size=options.size)
+    points = options.points or photo_points(options.photo)
+    face = PhotoFace(options.photo, points, style=options.style, size=options.size)
     if options.exaggerate is not None:
         face.geometry.exaggeration = options.exaggerate
     return face
+
+
+def photo_points(photo: str | Path) -> dict:
+    """The photo's neutral points found by the face tracker; where it is not installed (the device), how to
+    pass them instead."""
+    from ventriloquist.training.corpus.tracker import track_python
+    from ventriloquist.training.photo_points import find_photo_points
+
+    try:
+        python = track_python()
+    except VentriloquistError:
+        raise VentriloquistError("--photo without --points needs the face tracker (.venv-track), which is not "
+                                 "here: pass --points JSON, made by `ventriloquist photo-points PHOTO --out JSON` "
+                                 "on the workstation") from None
+    return find_photo_points(photo, python)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
      "find FAP patterns (ISODATA) and train the net on a corpus (train extra)"),
     ("evaluate", "ventriloquist.training.commands.evaluate",
      "score a bundle: paper protocol, lip-opening r, bilabial closure"),
+    ("photo-points", "ventriloquist.training.commands.photo_points",
+     "find a face photo's neutral feature points for render --photo (face tracker)"),
     ("export", "ventriloquist.training.commands.export", "turn a training run into a verified int8 model bundle"),
     ("adapt", "ventriloquist.training.commands.adapt",
      "fine-tune a bundle on one known voice from a few minutes of video (train extra)"),

@@ -149,7 +149,7 @@ def fill_by_rule(values: np.ndarray, faps: tuple[int, ...]) -> tuple[np.ndarray,
     targets = sorted({t for t, s, _ in _FILL_RULES if s in faps and t not in faps})
     extra = np.zeros((values.shape[0], len(targets)), np.float32)
     for t, s, w in _FILL_RULES:
-        if t in targets:
+        if t in targets and s in faps:  # a target with two sources may be given only one (a face drops zeros)
             extra[:, targets.index(t)] += w * values[:, faps.index(s)]
     return np.concatenate([values, extra], axis=1), faps + tuple(targets)
 

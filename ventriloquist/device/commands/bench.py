@@ -16,6 +16,7 @@ BENCHES: dict[str, str] = {
     "live": "ventriloquist.device.bench_runtime:bench_live",
     "soak": "ventriloquist.device.bench_runtime:bench_soak",
     "render": "ventriloquist.device.face.bench:bench_render",
+    "photo": "ventriloquist.device.face.bench:bench_photo",
     "firmware": "ventriloquist.firmware_bridge.build:bench_firmware",
     "cost": "ventriloquist.device.bench_cost:bench_cost",
 }

@@ -2,7 +2,8 @@
 
 Examples: `ventriloquist render talk.wav --out talk.mp4 --style puppet`;
 `ventriloquist render talk.wav --out me.mp4 --photo me.png --points me.json` (a frontal photo and its
-neutral MPEG-4 feature points, see ventriloquist/device/face/photo_warp.py); `--png-dir frames/` also writes every
+neutral MPEG-4 feature points, see ventriloquist/device/face/photo_warp.py; without --points the face
+tracker finds them, on a workstation with .venv-track); `--png-dir frames/` also writes every
 video frame as a PNG. The MP4 (H.264 + AAC, the audio muxed in) is written to a temporary name and
 renamed into place.
 """
@@ -56,7 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="FILE.mp4", help="the video to write")
     add_face_arguments(parser)
     parser.add_argument("--photo", metavar="IMG", help="warp this frontal face photo instead of the cartoon")
-    parser.add_argument("--points", metavar="JSON", help="the photo's neutral feature points (needed with --photo)")
+    parser.add_argument("--points", metavar="JSON", help="the photo's neutral feature points (default: found by "
+                        "the face tracker, on a workstation; see `ventriloquist photo-points`)")
     parser.add_argument("--png-dir", metavar="DIR", help="also write every video frame as DIR/frame_NNNNNN.png")
     add_pipeline_arguments(parser)
 
