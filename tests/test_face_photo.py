@@ -104,3 +104,35 @@ def test_a_large_jaw_drop_leaves_no_stripes(photo):
     face = PhotoFace(*photo)
     face.geometry.exaggeration = 4.0
     assert stray(face.render_frame({3: 500, 4: -150, 5: -900, 6: 80, 7: 80})) < stray(face.render_frame({})) + 40
+
+
+def test_run_shows_the_photo_face_live_from_the_command_line_or_the_config(photo, tmp_path, monkeypatch):
+    import argparse
+
+    from ventriloquist.device.app import live_sinks
+    from ventriloquist.device.commands import run as run_cmd
+    from ventriloquist.device.config import load_config
+    from ventriloquist.device.face.bench import speech_like_frames
+
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    parser = argparse.ArgumentParser()
+    run_cmd.add_arguments(parser)
+    given = run_cmd.live_settings(parser.parse_args(["--photo", str(photo[0]), "--points", str(photo[1]),
+                                                     "--windowed"]))
+    config = tmp_path / "config.toml"
+    config.write_text(f'[face]\nfullscreen = false\nwidth_px = {SIZE[0]}\nheight_px = {SIZE[1]}\n'
+                      f'photo = "{photo[0]}"\npoints = "{photo[1]}"\n')
+    configured = run_cmd.live_settings(parser.parse_args([]), load_config(config))
+    for settings in (given, configured):
+        assert settings.face is not None and (settings.photo, settings.points) == tuple(map(str, photo))
+        (sink,) = live_sinks(settings, ())
+        try:
+            assert isinstance(sink.face, PhotoFace)
+            frames = speech_like_frames(0.5)
+            sink.open(0.0)
+            sink.write(frames)
+            shown = pygame.surfarray.array3d(sink.display.screen)
+            expected = sink.face.render_frame(dict(zip(frames.faps, frames.values[-1].tolist(), strict=True)))
+            assert np.array_equal(shown, pygame.surfarray.array3d(expected))
+        finally:
+            sink.close()

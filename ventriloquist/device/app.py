@@ -117,6 +117,10 @@ class LiveSettings:
     fps: float = FaceConfig.fps
     exaggerate: float | None = None
     """Mouth and jaw gain; None: the style's."""
+    photo: str | None = None
+    """A photo face instead of the cartoon (the style then colours the inside of the mouth)."""
+    points: str | None = None
+    """The photo's neutral feature points; None: found by the face tracker (workstation only)."""
     servos: str | None = None
     """Servo config (TOML), or None."""
     fap_out: tuple[str, ...] = ()
@@ -206,7 +210,6 @@ def live_sinks(settings: LiveSettings, faps: tuple[int, ...]) -> list[Sink]:
 
             sinks.append(ServoLink(load_servo_config(settings.servos), faps))
         if settings.face:
-            from ventriloquist.device.face import CartoonFace
             from ventriloquist.device.face.display import FaceSink, KioskDisplay
 
             # A kiosk waits for a screen that is slow to appear at boot (within systemd's start timeout);
@@ -214,7 +217,8 @@ def live_sinks(settings: LiveSettings, faps: tuple[int, ...]) -> list[Sink]:
             display = KioskDisplay(size=settings.face_size, fullscreen=settings.fullscreen,
                                    wait_s=KIOSK_DISPLAY_WAIT_S if settings.fullscreen else 0.0,
                                    fallback_offscreen=not settings.fullscreen)
-            face = CartoonFace(settings.face, display.size, settings.exaggerate)
+            face = make_face(FaceOptions(settings.face, display.size, settings.exaggerate, settings.photo,
+                                         settings.points))
             sinks.append(FaceSink(face, display, settings.fps))
     return sinks
 

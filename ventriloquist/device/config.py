@@ -64,6 +64,10 @@ class FaceConfig:
     fps: float = 30.0
     exaggerate: float | None = None
     """Mouth and jaw gain (1 = as measured); None: the style's."""
+    photo: Path | None = None
+    """A photo face instead of the cartoon: a frontal photo with the lips closed."""
+    points: Path | None = None
+    """The photo's neutral feature points (JSON from `ventriloquist photo-points` on the workstation)."""
 
 
 @dataclass(frozen=True)
@@ -204,6 +208,8 @@ def _face(r: _Reader) -> FaceConfig:
         height_px=r.integer("height_px", 16, MAX_SIZE_PX),
         fps=r.number("fps", 1.0, MAX_FPS),
         exaggerate=r.number("exaggerate", 0.0, MAX_EXAGGERATION) if "exaggerate" in r.table else None,
+        photo=r.path("photo"),
+        points=r.path("points"),
     )
 
 
