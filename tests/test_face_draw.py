@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pygame
 
-from ventriloquist.device.face.draw import EDGE_REACH_PX, fill, first_changed_row, lower_part, spline
+from ventriloquist.device.face.draw import EDGE_REACH_PX, fill, fill_below, first_changed_row, spline
 
 SIZE = (220, 170)
 BACKGROUND, COLOR = (40, 50, 60), (240, 200, 170)
@@ -16,22 +16,26 @@ LOBES = spline(np.array([(20, 20), (200, 20), (205, 120), (180, 150), (160, 60),
 """A closed outline in pixels whose bottom is two lobes (like the hair's side locks), for anti-aliased edges."""
 
 
-def _drawn(shape: np.ndarray, clip_top: int = 0) -> np.ndarray:
+def _drawn(shape: np.ndarray, below_px: int | None = None) -> np.ndarray:
+    """The shape filled whole, or with fill_below clipped to rows from below_px down."""
     surface = pygame.Surface(SIZE)
     surface.fill(BACKGROUND)
-    surface.set_clip(pygame.Rect(0, clip_top, SIZE[0], SIZE[1] - clip_top))
-    fill(surface, COLOR, shape)
+    if below_px is None:
+        fill(surface, COLOR, shape)
+    else:
+        surface.set_clip(pygame.Rect(0, below_px, SIZE[0], SIZE[1] - below_px))
+        fill_below(surface, COLOR, shape, below_px)
     return pygame.surfarray.array3d(surface)
 
 
-def test_a_lower_part_drawn_clipped_gives_the_whole_polygons_rows():
-    whole = _drawn(LOBES)
-    for top in (40, 100, 140):  # the cut through the body, then through both lobes
-        part = lower_part(LOBES, top)
-        assert 3 <= len(part) < len(LOBES)
-        rows = slice(top + int(EDGE_REACH_PX), None)  # pygame changes a clipped line along the clip's edge
-        np.testing.assert_array_equal(_drawn(part, top)[:, rows], whole[:, rows])
-    assert len(lower_part(LOBES, 0)) == len(LOBES)
+def test_the_part_below_a_row_comes_out_as_the_whole_polygon_there():
+    for shape in (LOBES, np.roll(LOBES, -20, axis=0)):  # the second starts in a lobe: its closing edge is kept
+        whole = _drawn(shape)
+        for top in (40, 100, 140):  # the cut through the body, then through both lobes
+            rows = slice(top + int(EDGE_REACH_PX), None)  # pygame changes a clipped line along the clip's edge
+            cut = _drawn(shape, top)
+            np.testing.assert_array_equal(cut[:, rows], whole[:, rows])
+            assert (cut[:, : top - 1] == BACKGROUND).all()  # nothing drawn above: the cut really is partial
 
 
 def test_rows_above_the_first_changed_row_stay_as_they_were():

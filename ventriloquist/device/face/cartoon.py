@@ -18,8 +18,8 @@ from ventriloquist.device.face.draw import (
     arc,
     ellipse,
     fill,
+    fill_below,
     first_changed_row,
-    lower_part,
     outline_fills,
     outlined,
     spline,
@@ -134,7 +134,7 @@ class CartoonFace:
         They change only when the head turns (the cache is rebuilt then) and where the jaw or the cheeks
         move the head outline. Rows above the first edge that moved are copied from the picture; rows below
         get background and ears from a second picture, then the parts of the head and hair outlines that
-        reach them (`lower_part`), so every pixel comes out as if the whole face were drawn.
+        reach them (`fill_below`), so every pixel comes out as if the whole face were drawn.
         """
         p = pose.points
         key = b"".join(a.tobytes() for a in (self._matrices[1], p["10.1"], p["10.2"]))
@@ -152,7 +152,7 @@ class CartoonFace:
             clip = surface.get_clip()
             surface.set_clip(rows.clip(clip))
             for color, shape in head + self._hair_fills:
-                fill(surface, color, lower_part(shape, start))
+                fill_below(surface, color, shape, start)
             surface.set_clip(clip)
         surface.blit(self._back, (0, 0), (0, 0, width, top))
 

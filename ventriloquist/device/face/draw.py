@@ -93,16 +93,22 @@ def outline_fills(color, line_color, pts: np.ndarray, width_px: float) -> list[t
     return [(color, pts)]
 
 
-def lower_part(pts: np.ndarray, top_px: int) -> np.ndarray:
-    """The vertices of closed polygon `pts` whose edges reach row `top_px` or below, in order.
+def fill_below(surface: pygame.Surface, color, pts: np.ndarray, top_px: int) -> None:
+    """`fill` of closed polygon `pts` that is right in rows from top_px + EDGE_REACH_PX down (clip it to them).
 
-    pygame fills a row from the edges that cross it (and the lowest vertex, kept here) and anti-aliases
-    each edge on its own, so drawn clipped to rows from top_px down this comes out as the whole polygon
-    would, for a fraction of the cost: the fill loops over every row and every edge. Runs of kept
-    vertices are joined by chords between vertices more than EDGE_REACH_PX above top_px, outside the clip.
+    pygame fills a row from the edges that cross it (and the lowest vertex, kept here) and draws each
+    anti-aliased edge on its own, in order, so only the edges that reach those rows are drawn: the fill
+    loops over every row and edge of a polygon, clipped or not. Runs of kept edges are joined by chords
+    between vertices above top_px - EDGE_REACH_PX, which the clip cuts away. (pygame changes a clipped
+    anti-aliased line along the clip's edge, hence the rows of margin.)
     """
     inside = pts[:, 1] >= top_px - EDGE_REACH_PX
-    return pts[inside | np.roll(inside, 1) | np.roll(inside, -1)]
+    fill(surface, color, pts[inside | _shifted(inside, 1) | _shifted(inside, -1)])
+
+
+def _shifted(flags: np.ndarray, by: int) -> np.ndarray:
+    """np.roll of a 1-D array, without its general-purpose overhead."""
+    return np.concatenate([flags[-by:], flags[:-by]])
 
 
 def first_changed_row(new: np.ndarray, old: np.ndarray) -> float:
@@ -110,7 +116,7 @@ def first_changed_row(new: np.ndarray, old: np.ndarray) -> float:
     moved = np.any(new != old, axis=1)
     if not moved.any():
         return math.inf
-    ends = moved | np.roll(moved, 1) | np.roll(moved, -1)  # both ends of every edge that moved
+    ends = moved | _shifted(moved, 1) | _shifted(moved, -1)  # both ends of every edge that moved
     return math.floor(min(new[ends, 1].min(), old[ends, 1].min()) - EDGE_REACH_PX)
 
 
