@@ -117,11 +117,12 @@ class CartoonFace:
         self._matrices = []
         for share in (1.0, OUTLINE_PARALLAX):
             t = pivot - rot @ pivot + share * pose.shift
-            self._matrices.append(np.array([[k * c, -k * sn, cx + k * t[0]], [-k * sn, -k * c, cy - k * t[1]]]))
+            m = np.array([[k * c, -k * sn, cx + k * t[0]], [-k * sn, -k * c, cy - k * t[1]]])
+            self._matrices.append((m, m[:, :2].T, m[:, 2]))  # with its parts, sliced once per frame, not per shape
 
     def _px(self, pts: np.ndarray, outline: bool = False) -> np.ndarray:
-        m = self._matrices[1 if outline else 0]
-        return pts @ m[:, :2].T + m[:, 2]
+        _, linear, offset = self._matrices[1 if outline else 0]
+        return pts @ linear + offset
 
     @staticmethod
     def _blit_centred(surface: pygame.Surface, sprite: pygame.Surface, at: np.ndarray) -> None:
@@ -137,7 +138,7 @@ class CartoonFace:
         reach them (`fill_below`), so every pixel comes out as if the whole face were drawn.
         """
         p = pose.points
-        key = b"".join(a.tobytes() for a in (self._matrices[1], p["10.1"], p["10.2"]))
+        key = b"".join(a.tobytes() for a in (self._matrices[1][0], p["10.1"], p["10.2"]))
         if key != self._back_key:
             self._build_back(pose)
             self._back_key = key

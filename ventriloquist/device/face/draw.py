@@ -25,26 +25,40 @@ _BASIS = 0.5 * np.stack([-_T**3 + 2 * _T**2 - _T, 3 * _T**3 - 5 * _T**2 + 2, -3 
 """(samples, 4): uniform Catmull-Rom weights of P0..P3 for t in [0, 1)."""
 _ANGLES = np.linspace(0, 2 * np.pi, CIRCLE_SAMPLES, endpoint=False)
 UNIT_CIRCLE = np.stack([np.cos(_ANGLES), np.sin(_ANGLES)], axis=1)
+_TURN_RIGHT = np.array([1.0, -1.0])
+"""(ty, tx) * this = (ty, -tx): a tangent turned a quarter clockwise."""
 
 
 def spline(points: np.ndarray, closed: bool = False) -> np.ndarray:
     """A smooth curve through `points` (m, 2): uniform Catmull-Rom, sampled densely."""
     p = np.asarray(points, float)
-    if closed:
-        padded = np.concatenate([p[-1:], p, p[:2]])
-    else:
-        padded = np.concatenate([2 * p[:1] - p[1:2], p, 2 * p[-1:] - p[-2:-1]])
-    n_seg = len(padded) - 3
-    windows = np.stack([padded[i : i + n_seg] for i in range(4)], axis=1)  # (n_seg, 4, 2)
-    curve = np.einsum("sk,nkd->nsd", _BASIS, windows).reshape(-1, 2)
-    return curve if closed else np.concatenate([curve, p[-1:]])
+    return _spline_matrix(len(p), closed) @ p
+
+
+@functools.cache
+def _spline_matrix(m: int, closed: bool) -> np.ndarray:
+    """(samples, m): the curve as weights of the m points (a face draws a dozen curves a frame: one product each).
+
+    Closed: the points wrap round. Open: a mirrored point is added before the first and after the last one
+    (2 P0 - P1, 2 Pm - Pm-1), and the curve ends on the last point.
+    """
+    pad = np.eye(m)[np.r_[-1, 0:m, 0, 1]] if closed else np.concatenate([2 * np.eye(m)[:1] - np.eye(m)[1:2], np.eye(m),
+                                                                         2 * np.eye(m)[-1:] - np.eye(m)[-2:-1]])
+    n_seg = len(pad) - 3
+    weights = np.stack([_BASIS @ pad[i : i + 4] for i in range(n_seg)]).reshape(-1, m)
+    return weights if closed else np.concatenate([weights, np.eye(m)[-1:]])
 
 
 def arc(a: np.ndarray, mid: np.ndarray, b: np.ndarray, samples: int = 16) -> np.ndarray:
     """A smooth quadratic curve from `a` to `b` passing through `mid` halfway."""
-    t = np.linspace(0.0, 1.0, samples)[:, None]
+    t = _arc_t(samples)
     control = 2 * np.asarray(mid, float) - (np.asarray(a, float) + b) / 2
     return (1 - t) ** 2 * a + 2 * t * (1 - t) * control + t**2 * b
+
+
+@functools.cache
+def _arc_t(samples: int) -> np.ndarray:
+    return np.linspace(0.0, 1.0, samples)[:, None]
 
 
 def ellipse(center: np.ndarray, rx: float, ry: float) -> np.ndarray:
@@ -60,7 +74,7 @@ def _normals(pts: np.ndarray, closed: bool) -> np.ndarray:
         tangent[1:-1] = pts[2:] - pts[:-2]
         tangent[0], tangent[-1] = pts[1] - pts[0], pts[-1] - pts[-2]
     length = np.maximum(np.hypot(tangent[:, 0], tangent[:, 1]), 1e-9)[:, None]
-    return np.stack([tangent[:, 1], -tangent[:, 0]], axis=1) / length
+    return tangent[:, ::-1] * _TURN_RIGHT / length
 
 
 def offset_closed(pts: np.ndarray, distance: float) -> np.ndarray:
