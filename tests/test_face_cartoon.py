@@ -177,3 +177,14 @@ def test_head_roll_tilts_the_face(face):
 def test_bad_size_is_an_error():
     with pytest.raises(VentriloquistError, match="too small"):
         CartoonFace("classic", (20, 20))
+
+
+def test_a_frame_does_not_depend_on_the_frames_before():
+    """Background, ears, head and hair are cached and drawn again only below the first changed row, yet every
+    frame comes out as a face drawn from scratch would: after speech, a head turn, puffed cheeks, a blink."""
+    sequence = [OPEN_A, {50: 20000, 3: 300}, {}, {39: 300, 40: 300, 3: 400}, OPEN_A, EXPRESSIONS["eyes_closed"]]
+    for style in ("classic", "puppet"):
+        face = CartoonFace(style, SIZE)
+        for faps in sequence:
+            fresh = pygame.surfarray.array3d(CartoonFace(style, SIZE).render_frame(faps))
+            np.testing.assert_array_equal(pygame.surfarray.array3d(face.render_frame(faps)), fresh)

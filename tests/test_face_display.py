@@ -60,3 +60,13 @@ def test_bench_reports_the_two_figures():
     assert set(figures) == {"render_fps", "render_cpu_percent"}
     assert figures["render_fps"]["value"] > 0 and figures["render_fps"]["size"] == "480x320"
     assert 0 < figures["render_cpu_percent"]["value"] <= 200
+
+
+def test_a_face_of_the_screens_size_is_drawn_on_the_screen_itself():
+    """No copy per frame; a face of another size is drawn aside and scaled onto the screen."""
+    with KioskDisplay(size=(320, 240), fullscreen=False) as display:
+        assert FaceSink(CartoonFace("classic", display.size), display, 30).surface is display.screen
+        smaller = FaceSink(CartoonFace("classic", (160, 120)), display, 30)
+        assert smaller.surface is not display.screen
+        smaller.write(speech_like_frames(0.2))
+        assert pygame.surfarray.array3d(display.screen).any()

@@ -88,3 +88,53 @@ def test_a_prior_starts_the_stream_from_typical_speech():
 def test_a_prior_of_the_wrong_size_is_refused():
     with pytest.raises(VentriloquistError, match="normalise_prior_mean"):
         dataclasses.replace(VOICE, normalise_prior_s=1.0, normalise_prior_mean=(0.0,), normalise_prior_std=(1.0,))
+
+
+def _west_reference(settings, values: np.ndarray) -> np.ndarray:
+    """The normaliser's definition written the plain way: West's weighted mean/scatter update, frame by frame."""
+    decay = np.exp(-1.0 / (settings.normalise_s * settings.frame_rate_hz))
+    column = dict(settings.features).get("mfcc", 0)  # log_energy follows the 13 MFCCs in VOICE
+    gate = settings.normalise_gate_db * np.log(10) / 10
+    weight = settings.normalise_prior_s * settings.frame_rate_hz
+    mean = np.array(settings.normalise_prior_mean, np.float64)
+    scatter = np.array(settings.normalise_prior_std, np.float64) ** 2 * weight
+    out = np.empty(values.shape)
+    for i, x in enumerate(values.astype(np.float64)):
+        w = 1.0 if x[column] > mean[column] - gate else settings.normalise_silence_weight
+        if w:
+            weight = decay**w * weight + w
+            delta = x - mean
+            mean = mean + w * delta / weight
+            scatter = decay**w * scatter + w * delta * (x - mean)
+        out[i] = (x - mean) / np.sqrt(np.maximum(scatter / weight, 1e-4))
+    return out
+
+
+GATED = dataclasses.replace(VOICE, normalise_silence_weight=0.3, normalise_prior_s=1.0,
+                            normalise_prior_mean=(-20.0,) + (0.0,) * (VOICE.dim - 2) + (-6.0,),
+                            normalise_prior_std=(10.0,) + (2.0,) * (VOICE.dim - 1))
+
+
+def _raw_features(seconds: float):
+    """Un-normalised VOICE features of speech with pauses (so the silence gate opens and closes)."""
+    audio = np.concatenate([speech_like(seconds, RATE_HZ, seed=7), np.full(RATE_HZ, 1e-4, np.float32)])
+    return features_for_wav(audio, RATE_HZ, dataclasses.replace(VOICE, normalise_s=0.0))
+
+
+def test_it_computes_the_weighted_running_mean_and_spread():
+    """Sums of weight, x and x^2 give what West's update gives, to float rounding, silence gate included."""
+    frames = _raw_features(4.0)
+    assert dict(VOICE.features)["mfcc"] == VOICE.dim - 1  # _west_reference's energy column
+    out = RunningNormaliser(GATED).process(frames).values
+    np.testing.assert_allclose(out, _west_reference(GATED, frames.values), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("settings", [VOICE, GATED], ids=["voice", "gated"])
+def test_any_chunking_gives_the_same_frames_bit_for_bit(settings):
+    frames = _raw_features(3.0)
+    whole = RunningNormaliser(settings).process(frames).values
+    for size in (1, 2, 17, 160):
+        normaliser = RunningNormaliser(settings)
+        parts = [normaliser.process(FeatureFrames(frames.values[i : i + size], frames.times_s[i : i + size])).values
+                 for i in range(0, len(frames), size)]
+        np.testing.assert_array_equal(np.concatenate(parts), whole)

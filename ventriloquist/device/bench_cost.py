@@ -108,8 +108,8 @@ def run_live(seconds: float, servos: str | None = None):
 
 
 def run_face(frames: int, width: int, height: int, photo: bool = False) -> None:
-    """Draw `frames` frames of a talking cartoon (or photo) face at width x height and put each on a screen
-    surface."""
+    """Draw `frames` frames of a talking cartoon (or photo) face at width x height straight onto the screen, as
+    FaceSink does."""
     import numpy as np
     import pygame
 
@@ -118,12 +118,11 @@ def run_face(frames: int, width: int, height: int, photo: bool = False) -> None:
     from ventriloquist.device.face.video import faps_at
 
     face = cartoon_photo((width, height)) if photo else CartoonFace(size=(width, height))
-    surface, screen = pygame.Surface((width, height)), pygame.Surface((width, height))
+    screen = pygame.Surface((width, height))
     stream = speech_like_frames(max(frames, 1) / FACE_FPS + 1)
     values = faps_at(stream, np.arange(frames) / FACE_FPS)
     for row in values:
-        face.draw(surface, dict(zip(stream.faps, row.tolist(), strict=True)))
-        screen.blit(surface, (0, 0))
+        face.draw(screen, dict(zip(stream.faps, row.tolist(), strict=True)))
 
 
 WORKLOADS: dict[str, Callable[..., object]] = {"live": run_live, "face": run_face}

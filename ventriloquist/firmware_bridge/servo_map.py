@@ -101,6 +101,13 @@ class ServoMapper:
         self.max_speed = config.column("max_speed_us_per_s")
         self.max_accel = config.column("max_accel_us_per_s2")
         self.relax_after_s = config.link.relax_after_silence_s
+        self.limits = list(zip(
+            np.maximum(self.deadband_us, 1e-12).tolist(),
+            np.where(self.max_speed > 0, self.max_speed, np.inf).tolist(),
+            np.where(self.max_accel > 0, self.max_accel * self.dt_s, np.inf).tolist(),
+            np.maximum(self.deadband_us, REST_TOLERANCE_US).tolist(),
+            self.neutral_us.tolist(), strict=True))
+        """Per servo: (deadband, speed cap, speed change per frame, rest tolerance, neutral), as plain floats."""
         self.mix_cache: dict[tuple[int, ...], np.ndarray] = {}
         self.to_pulse_us = PulseCalibration(config)
         self.reset()
@@ -113,11 +120,11 @@ class ServoMapper:
         """Their calibrated (unlimited) pulse widths."""
         self.next_k: int | None = None
         """Grid index of the next output frame (t = k / rate_hz)."""
-        self.target_us = self.neutral_us.copy()
-        """Last target accepted through the deadband."""
-        self.pos_us = self.neutral_us.copy()
-        self.vel_us_per_s = np.zeros(n, np.float64)
-        self.rest_s = np.zeros(n, np.float64)
+        self.target_us = self.neutral_us.tolist()
+        """Last target accepted through the deadband, per servo."""
+        self.pos_us = self.neutral_us.tolist()
+        self.vel_us_per_s = [0.0] * n
+        self.rest_s = [0.0] * n
         """How long each servo has rested at neutral."""
 
     def _mix_matrix(self, faps: tuple[int, ...]) -> np.ndarray:
@@ -159,9 +166,8 @@ class ServoMapper:
         times = ks / self.rate_hz
         pulses = np.zeros((len(ks), len(self.channels)), np.float32)
         for i, t in enumerate(times):
-            wanted = np.array([
-                np.interp(t + lead, self.in_times_s, self.in_pulses_us[:, c]) for c, lead in enumerate(self.lead_s)
-            ])  # fmt: skip
+            wanted = [float(np.interp(t + lead, self.in_times_s, self.in_pulses_us[:, c]))
+                      for c, lead in enumerate(self.lead_s)]
             pulses[i] = self._step(wanted)
         if len(ks):
             self.next_k = int(ks[-1]) + 1
@@ -169,31 +175,34 @@ class ServoMapper:
             self.in_times_s, self.in_pulses_us = self.in_times_s[keep:], self.in_pulses_us[keep:]
         return ServoFrames(times, pulses, self.channels)
 
-    def _step(self, wanted_us: np.ndarray) -> np.ndarray:
-        """One grid frame: deadband, then speed/acceleration limits, then relax; returns pulses."""
-        dt = self.dt_s
-        moved = np.abs(wanted_us - self.target_us) >= np.maximum(self.deadband_us, 1e-12)
-        self.target_us = np.where(moved, wanted_us, self.target_us)
-        err = self.target_us - self.pos_us
-        speed_cap = np.where(self.max_speed > 0, self.max_speed, np.inf)
-        vel = np.clip(err / dt, -speed_cap, speed_cap)
-        if np.any(self.max_accel > 0):
-            a_dt = np.where(self.max_accel > 0, self.max_accel * dt, np.inf)
-            with np.errstate(invalid="ignore"):
-                # fastest speed from which steps of a*dt less each still stop within |err|
-                n_steps = (np.sqrt(1.0 + 8.0 * np.abs(err) / (a_dt * dt)) - 1.0) / 2.0
-                stop_cap = np.where(self.max_accel > 0, n_steps * a_dt, np.inf)
-            vel = np.clip(np.clip(vel, -stop_cap, stop_cap), self.vel_us_per_s - a_dt, self.vel_us_per_s + a_dt)
-        step = vel * dt
-        arrive = (step * err >= 0) & (np.abs(step) >= np.abs(err))
-        self.pos_us = np.where(arrive, self.target_us, self.pos_us + step)
-        self.vel_us_per_s = np.where(arrive, err / dt, vel)
-        out = self.pos_us.copy()
-        if self.relax_after_s > 0:
-            tol = np.maximum(self.deadband_us, REST_TOLERANCE_US)
-            resting = (np.abs(self.target_us - self.neutral_us) <= tol) & (np.abs(self.pos_us - self.neutral_us) <= tol)
-            self.rest_s = np.where(resting, self.rest_s + dt, 0.0)
-            out[self.rest_s >= self.relax_after_s - GRID_EPSILON] = 0.0
+    def _step(self, wanted_us: list[float]) -> list[float]:
+        """One grid frame: deadband, then speed/acceleration limits, then relax; returns pulses.
+
+        Plain floats, servo by servo: a handful of servos through some thirty numpy calls cost more than
+        the arithmetic itself (`ventriloquist bench cost`); the operations are numpy's, so the pulses are too.
+        """
+        dt, relax_s = self.dt_s, self.relax_after_s - GRID_EPSILON
+        out = []
+        for c, (wanted, target, pos, vel_before, rest, (deadband, speed_cap, a_dt, tolerance, neutral)) in enumerate(
+                zip(wanted_us, self.target_us, self.pos_us, self.vel_us_per_s, self.rest_s, self.limits,
+                    strict=True)):
+            if abs(wanted - target) >= deadband:
+                target = wanted
+            err = target - pos
+            vel = min(max(err / dt, -speed_cap), speed_cap)
+            if a_dt != math.inf:  # fastest speed from which steps of a*dt less each still stop within |err|
+                stop_cap = (math.sqrt(1.0 + 8.0 * abs(err) / (a_dt * dt)) - 1.0) / 2.0 * a_dt
+                vel = min(max(min(max(vel, -stop_cap), stop_cap), vel_before - a_dt), vel_before + a_dt)
+            step = vel * dt
+            if step * err >= 0 and abs(step) >= abs(err):
+                pos, vel = target, err / dt
+            else:
+                pos = pos + step
+            self.target_us[c], self.pos_us[c], self.vel_us_per_s[c] = target, pos, vel
+            if self.relax_after_s > 0:
+                resting = abs(target - neutral) <= tolerance and abs(pos - neutral) <= tolerance
+                self.rest_s[c] = rest = rest + dt if resting else 0.0
+            out.append(0.0 if self.relax_after_s > 0 and rest >= relax_s else pos)
         return out
 
 

@@ -13,7 +13,19 @@ import numpy as np
 import pygame
 
 from ventriloquist.device.errors import VentriloquistError
-from ventriloquist.device.face.draw import arc, ellipse, fill, outlined, spline, stroke
+from ventriloquist.device.face.draw import (
+    EDGE_REACH_PX,
+    arc,
+    ellipse,
+    fill,
+    fill_below,
+    first_changed_row,
+    outline_fills,
+    outlined,
+    spline,
+    stroke,
+    stroke_outline,
+)
 from ventriloquist.device.face.geometry import FaceGeometry, Pose, neutral_points
 from ventriloquist.device.face.style import DEFAULT_STYLE, FaceStyle, load_style
 
@@ -49,6 +61,8 @@ class CartoonFace:
         if w < MIN_SIZE_PX or h < MIN_SIZE_PX:
             raise VentriloquistError(f"face size {w}x{h} is too small (at least {MIN_SIZE_PX}x{MIN_SIZE_PX} pixels)")
         self.size = (w, h)
+        self._back_key: bytes | None = None
+        """What the cached back (`_draw_back`) was drawn for; None: nothing cached at this size."""
         self.scale = min(w / FACE_EXTENT[0], h / FACE_EXTENT[1])
         self.centre = (w / 2, h / 2 + FACE_CENTRE_Y * self.scale)
         self.line_px = max(1.0, self.style.line_width * self.scale)
@@ -78,9 +92,8 @@ class CartoonFace:
         pose = self.geometry.pose(faps)
         self._set_transform(pose)
         s = self.style
-        surface.fill(s.background)
         p = pose.points
-        self._draw_head(surface, pose)
+        self._draw_back(surface, pose)
         for side in (0, 1):
             self._draw_eye(surface, pose, side)
         for cheek in ("5.3", "5.4"):
@@ -104,26 +117,67 @@ class CartoonFace:
         self._matrices = []
         for share in (1.0, OUTLINE_PARALLAX):
             t = pivot - rot @ pivot + share * pose.shift
-            self._matrices.append(np.array([[k * c, -k * sn, cx + k * t[0]], [-k * sn, -k * c, cy - k * t[1]]]))
+            m = np.array([[k * c, -k * sn, cx + k * t[0]], [-k * sn, -k * c, cy - k * t[1]]])
+            self._matrices.append((m, m[:, :2].T, m[:, 2]))  # with its parts, sliced once per frame, not per shape
 
     def _px(self, pts: np.ndarray, outline: bool = False) -> np.ndarray:
-        m = self._matrices[1 if outline else 0]
-        return pts @ m[:, :2].T + m[:, 2]
+        _, linear, offset = self._matrices[1 if outline else 0]
+        return pts @ linear + offset
 
     @staticmethod
     def _blit_centred(surface: pygame.Surface, sprite: pygame.Surface, at: np.ndarray) -> None:
         surface.blit(sprite, sprite.get_rect(center=(int(at[0]), int(at[1]))))
 
     # -- parts ---------------------------------------------------------------------------------
-    def _draw_head(self, surface: pygame.Surface, pose: Pose) -> None:
-        s, p, n = self.style, pose.points, self.geometry.neutral
-        hw = s.head_width
+    def _draw_back(self, surface: pygame.Surface, pose: Pose) -> None:
+        """Background, ears, head and hair: a cached picture, drawn again only from the first row the head changed.
+
+        They change only when the head turns (the cache is rebuilt then) and where the jaw or the cheeks
+        move the head outline. Rows above the first edge that moved are copied from the picture; rows below
+        get background and ears from a second picture, then the parts of the head and hair outlines that
+        reach them (`fill_below`), so every pixel comes out as if the whole face were drawn.
+        """
+        p = pose.points
+        key = b"".join(a.tobytes() for a in (self._matrices[1][0], p["10.1"], p["10.2"]))
+        if key != self._back_key:
+            self._build_back(pose)
+            self._back_key = key
+        head = self._head_fills(p)
+        first = min(first_changed_row(new, old) for (_, new), (_, old) in zip(head, self._rest_head, strict=True))
+        width, height = self.size
+        top = int(min(max(first, 0), height))
+        if top < height:  # from a few rows higher: a line clipped by pygame comes out changed along the clip's edge
+            start = max(top - int(EDGE_REACH_PX), 0)
+            rows = pygame.Rect(0, start, width, height - start)
+            surface.blit(self._under, rows, rows)
+            clip = surface.get_clip()
+            surface.set_clip(rows.clip(clip))
+            for color, shape in head + self._hair_fills:
+                fill_below(surface, color, shape, start)
+            surface.set_clip(clip)
+        surface.blit(self._back, (0, 0), (0, 0, width, top))
+
+    def _build_back(self, pose: Pose) -> None:
+        """The cached pictures: background and ears (`_under`), then with the head at rest and the hair (`_back`)."""
+        self._under = pygame.Surface(self.size)
+        self._under.fill(self.style.background)
+        s, p = self.style, pose.points
         if s.ears:
             for ear in ("10.1", "10.2"):
                 shape = self._px(ellipse(p[ear], 0.11, 0.17), outline=True)
-                outlined(surface, s.skin, s.outline, shape, self.line_px)
+                outlined(self._under, s.skin, s.outline, shape, self.line_px)
                 inner = self._px(ellipse(p[ear] - (0.015 * np.sign(p[ear][0]), 0), 0.045, 0.09)[4:12], outline=True)
-                stroke(surface, _mix(s.skin, s.outline, 0.4), inner, self.line_px * 0.8)
+                stroke(self._under, _mix(s.skin, s.outline, 0.4), inner, self.line_px * 0.8)
+        self._rest_head = self._head_fills(self.geometry.neutral)
+        self._hair_fills = self._hair()
+        self._back = self._under.copy()
+        for color, shape in self._rest_head + self._hair_fills:
+            fill(self._back, color, shape)
+
+    def _head_fills(self, p: dict[str, np.ndarray]) -> list[tuple[object, np.ndarray]]:
+        """(colour, polygon in pixels) of the head outline's fills for feature points `p`."""
+        s, n = self.style, self.geometry.neutral
+        hw = s.head_width
         chin_move = p["2.1"] - n["2.1"]
         right, left = p["2.14"], p["2.13"]
         head = np.array([
@@ -132,17 +186,22 @@ class CartoonFace:
             tuple(np.array((-0.42 * hw, s.chin_y + 0.09)) + 0.8 * chin_move), tuple(right), tuple(p["5.2"]),
             (-0.96 * hw, 0.5), (-0.56 * hw, 0.9),
         ])
-        outlined(surface, s.skin, s.outline, self._px(spline(head, closed=True), outline=True), self.line_px)
+        return outline_fills(s.skin, s.outline, self._px(spline(head, closed=True), outline=True), self.line_px)
+
+    def _hair(self) -> list[tuple[object, np.ndarray]]:
+        """(colour, polygon in pixels) of the hair's fills."""
+        s, hw = self.style, self.style.head_width
         if s.hair_style == "cap":
             hair = np.array([(-1.01 * hw, 0.2), (-1.0 * hw, 0.6), (-0.62 * hw, 0.98), (0.0, 1.08),
                              (0.62 * hw, 0.98), (1.0 * hw, 0.6), (1.01 * hw, 0.2), (0.92 * hw, 0.22),
                              (0.88 * hw, 0.5), (0.6 * hw, 0.66), (0.1, 0.7), (-0.35 * hw, 0.6),
                              (-0.7 * hw, 0.48), (-0.92 * hw, 0.22)])
-            outlined(surface, s.hair, s.outline, self._px(spline(hair, closed=True), outline=True), self.line_px)
-        elif s.hair_style == "tuft":
-            for dx, tip in ((-0.1, (-0.24, 1.12)), (0.0, (0.02, 1.17)), (0.1, (0.24, 1.11))):
-                tuft = spline(np.array([(dx, 0.96), (dx * 1.5 + tip[0] * 0.3, 1.1), tip]))
-                stroke(surface, s.hair, self._px(tuft, outline=True), self.line_px * 2.2, taper=0.8)
+            return outline_fills(s.hair, s.outline, self._px(spline(hair, closed=True), outline=True), self.line_px)
+        if s.hair_style == "tuft":
+            tufts = [spline(np.array([(dx, 0.96), (dx * 1.5 + tip[0] * 0.3, 1.1), tip]))
+                     for dx, tip in ((-0.1, (-0.24, 1.12)), (0.0, (0.02, 1.17)), (0.1, (0.24, 1.11)))]
+            return [(s.hair, stroke_outline(self._px(t, outline=True), self.line_px * 2.2, taper=0.8)) for t in tufts]
+        return []
 
     def _draw_eye(self, surface: pygame.Surface, pose: Pose, side: int) -> None:
         s, p = self.style, pose.points

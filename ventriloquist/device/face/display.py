@@ -83,8 +83,10 @@ class KioskDisplay:
         return not self.quit_requested
 
     def show(self, surface: pygame.Surface) -> bool:
-        """Put `surface` on the screen (scaled to fit if its size differs); returns poll()."""
-        if surface.get_size() == self.size:
+        """Put `surface` on the screen (scaled to fit if its size differs; the screen itself as is); returns poll()."""
+        if surface is self.screen:
+            pass
+        elif surface.get_size() == self.size:
             self.screen.blit(surface, (0, 0))
         else:
             k = min(self.size[0] / surface.get_width(), self.size[1] / surface.get_height())
@@ -115,7 +117,8 @@ class FaceSink(BaseSink):
         super().__init__()
         self.face, self.display = face, display
         self.rate_hz = check_rate(fps, "face")
-        self.surface = pygame.Surface(face.size)
+        self.surface = display.screen if display.size == face.size else pygame.Surface(face.size)
+        """Where frames are drawn: the screen itself when the sizes agree, which saves a copy of every frame."""
 
     @property
     def quit_requested(self) -> bool:

@@ -8,6 +8,7 @@ without supersampling.
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 import pygame
@@ -15,32 +16,49 @@ import pygame
 SAMPLES_PER_SEGMENT = 8
 """Points per spline segment: enough for smooth lips at 800x480, cheap at 480x320."""
 CIRCLE_SAMPLES = 28
+EDGE_REACH_PX = 4.0
+"""Rows an edge's pixels may reach past its end points: whole-pixel rounding, anti-aliasing, and the end pixels
+pygame.draw.aalines adds or leaves out by the next edge's slope (3 rows seen; one more for safety)."""
 _T = np.linspace(0.0, 1.0, SAMPLES_PER_SEGMENT, endpoint=False)
 _BASIS = 0.5 * np.stack([-_T**3 + 2 * _T**2 - _T, 3 * _T**3 - 5 * _T**2 + 2, -3 * _T**3 + 4 * _T**2 + _T,
                          _T**3 - _T**2], axis=1)
 """(samples, 4): uniform Catmull-Rom weights of P0..P3 for t in [0, 1)."""
 _ANGLES = np.linspace(0, 2 * np.pi, CIRCLE_SAMPLES, endpoint=False)
 UNIT_CIRCLE = np.stack([np.cos(_ANGLES), np.sin(_ANGLES)], axis=1)
+_TURN_RIGHT = np.array([1.0, -1.0])
+"""(ty, tx) * this = (ty, -tx): a tangent turned a quarter clockwise."""
 
 
 def spline(points: np.ndarray, closed: bool = False) -> np.ndarray:
     """A smooth curve through `points` (m, 2): uniform Catmull-Rom, sampled densely."""
     p = np.asarray(points, float)
-    if closed:
-        padded = np.concatenate([p[-1:], p, p[:2]])
-    else:
-        padded = np.concatenate([2 * p[:1] - p[1:2], p, 2 * p[-1:] - p[-2:-1]])
-    n_seg = len(padded) - 3
-    windows = np.stack([padded[i : i + n_seg] for i in range(4)], axis=1)  # (n_seg, 4, 2)
-    curve = np.einsum("sk,nkd->nsd", _BASIS, windows).reshape(-1, 2)
-    return curve if closed else np.concatenate([curve, p[-1:]])
+    return _spline_matrix(len(p), closed) @ p
+
+
+@functools.cache
+def _spline_matrix(m: int, closed: bool) -> np.ndarray:
+    """(samples, m): the curve as weights of the m points (a face draws a dozen curves a frame: one product each).
+
+    Closed: the points wrap round. Open: a mirrored point is added before the first and after the last one
+    (2 P0 - P1, 2 Pm - Pm-1), and the curve ends on the last point.
+    """
+    pad = np.eye(m)[np.r_[-1, 0:m, 0, 1]] if closed else np.concatenate([2 * np.eye(m)[:1] - np.eye(m)[1:2], np.eye(m),
+                                                                         2 * np.eye(m)[-1:] - np.eye(m)[-2:-1]])
+    n_seg = len(pad) - 3
+    weights = np.stack([_BASIS @ pad[i : i + 4] for i in range(n_seg)]).reshape(-1, m)
+    return weights if closed else np.concatenate([weights, np.eye(m)[-1:]])
 
 
 def arc(a: np.ndarray, mid: np.ndarray, b: np.ndarray, samples: int = 16) -> np.ndarray:
     """A smooth quadratic curve from `a` to `b` passing through `mid` halfway."""
-    t = np.linspace(0.0, 1.0, samples)[:, None]
+    t = _arc_t(samples)
     control = 2 * np.asarray(mid, float) - (np.asarray(a, float) + b) / 2
     return (1 - t) ** 2 * a + 2 * t * (1 - t) * control + t**2 * b
+
+
+@functools.cache
+def _arc_t(samples: int) -> np.ndarray:
+    return np.linspace(0.0, 1.0, samples)[:, None]
 
 
 def ellipse(center: np.ndarray, rx: float, ry: float) -> np.ndarray:
@@ -56,7 +74,7 @@ def _normals(pts: np.ndarray, closed: bool) -> np.ndarray:
         tangent[1:-1] = pts[2:] - pts[:-2]
         tangent[0], tangent[-1] = pts[1] - pts[0], pts[-1] - pts[-2]
     length = np.maximum(np.hypot(tangent[:, 0], tangent[:, 1]), 1e-9)[:, None]
-    return np.stack([tangent[:, 1], -tangent[:, 0]], axis=1) / length
+    return tangent[:, ::-1] * _TURN_RIGHT / length
 
 
 def offset_closed(pts: np.ndarray, distance: float) -> np.ndarray:
@@ -78,11 +96,42 @@ def fill(surface: pygame.Surface, color, pts: np.ndarray) -> None:
 
 def outlined(surface: pygame.Surface, color, line_color, pts: np.ndarray, width_px: float) -> None:
     """A filled closed shape with an anti-aliased outline `width_px` wide, centred on `pts`."""
+    for fill_color, shape in outline_fills(color, line_color, pts, width_px):
+        fill(surface, fill_color, shape)
+
+
+def outline_fills(color, line_color, pts: np.ndarray, width_px: float) -> list[tuple[object, np.ndarray]]:
+    """(colour, polygon) of each fill that `outlined` draws, in order."""
     if width_px >= 0.5:
-        fill(surface, line_color, offset_closed(pts, width_px / 2))
-        fill(surface, color, offset_closed(pts, -width_px / 2))
-    else:
-        fill(surface, color, pts)
+        return [(line_color, offset_closed(pts, width_px / 2)), (color, offset_closed(pts, -width_px / 2))]
+    return [(color, pts)]
+
+
+def fill_below(surface: pygame.Surface, color, pts: np.ndarray, top_px: int) -> None:
+    """`fill` of closed polygon `pts` that is right in rows from top_px + EDGE_REACH_PX down (clip it to them).
+
+    pygame fills a row from the edges that cross it (and the lowest vertex, kept here) and draws each
+    anti-aliased edge on its own, in order, so only the edges that reach those rows are drawn: the fill
+    loops over every row and edge of a polygon, clipped or not. Runs of kept edges are joined by chords
+    between vertices above top_px - EDGE_REACH_PX, which the clip cuts away. (pygame changes a clipped
+    anti-aliased line along the clip's edge, hence the rows of margin.)
+    """
+    inside = pts[:, 1] >= top_px - EDGE_REACH_PX
+    fill(surface, color, pts[inside | _shifted(inside, 1) | _shifted(inside, -1)])
+
+
+def _shifted(flags: np.ndarray, by: int) -> np.ndarray:
+    """np.roll of a 1-D array, without its general-purpose overhead."""
+    return np.concatenate([flags[-by:], flags[:-by]])
+
+
+def first_changed_row(new: np.ndarray, old: np.ndarray) -> float:
+    """The first pixel row where closed polygon `new` may come out unlike `old` (same vertex count); inf if equal."""
+    moved = np.any(new != old, axis=1)
+    if not moved.any():
+        return math.inf
+    ends = moved | _shifted(moved, 1) | _shifted(moved, -1)  # both ends of every edge that moved
+    return math.floor(min(new[ends, 1].min(), old[ends, 1].min()) - EDGE_REACH_PX)
 
 
 @functools.cache
@@ -96,8 +145,13 @@ def stroke(surface: pygame.Surface, color, pts: np.ndarray, width_px: float, tap
 
     `taper` 0 keeps the width to the ends; 1 brings the ends to a point.
     """
+    fill(surface, color, stroke_outline(pts, width_px, taper))
+
+
+def stroke_outline(pts: np.ndarray, width_px: float, taper: float = 0.7) -> np.ndarray:
+    """The polygon `stroke` fills (no points when too thin to see)."""
     if width_px <= 0.05 or len(pts) < 2:
-        return
+        return pts[:0]
     half = 0.5 * width_px * (1 - taper * _ends(len(pts)))[:, None]
     side = _normals(pts, closed=False) * half
-    fill(surface, color, np.concatenate([pts + side, (pts - side)[::-1]]))
+    return np.concatenate([pts + side, (pts - side)[::-1]])

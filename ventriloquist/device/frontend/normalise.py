@@ -9,7 +9,11 @@ more than `settings.normalise_gate_db` below the running mean energy count with 
 `settings.normalise_silence_weight` (their time passes that much slower): a long silence between
 utterances moves the statistics only slowly towards silence.
 
-Frames are updated one at a time in stream order, so any chunking gives bit-identical output.
+The statistics are kept as decayed sums of weight, x and x^2 (mean = sum x / weight, variance =
+sum x^2 / weight - mean^2: in exact arithmetic the same as West's weighted update), so a frame costs
+one multiply-add on one vector and the division comes once per chunk: a live 20 ms chunk (two frames)
+took some fifteen numpy calls per frame before. Frames are added one at a time in stream order, so
+any chunking gives bit-identical output.
 """
 
 from __future__ import annotations
@@ -37,36 +41,44 @@ class RunningNormaliser:
         """Column whose value gates the update (-1 without log_energy: every frame updates)."""
         self.gate = settings.normalise_gate_db * NATURAL_LOG_PER_DB
         self.silence_weight = settings.normalise_silence_weight
+        self.gated = self.energy_column >= 0 and self.silence_weight != 1.0
+        """Whether frame weights depend on the stream (else every frame weighs 1)."""
         self.dim = settings.dim
-        self.prior_weight = settings.normalise_prior_s * settings.frame_rate_hz
-        self.prior_mean = np.array(settings.normalise_prior_mean or np.zeros(self.dim), np.float64)
-        self.prior_variance = np.array(settings.normalise_prior_std or np.zeros(self.dim), np.float64) ** 2
-        self.weight = 0.0
-        """Sum of the decayed weights of the frames seen and of the prior (0: nothing yet)."""
-        self.mean = np.zeros(self.dim)
-        self.scatter = np.zeros(self.dim)
-        """Decayed sum of squared deviations (West's weighted update); variance = scatter / weight."""
-        self.reset()
+        prior_weight = settings.normalise_prior_s * settings.frame_rate_hz
+        prior_mean = np.array(settings.normalise_prior_mean or np.zeros(self.dim), np.float64)
+        prior_variance = np.array(settings.normalise_prior_std or np.zeros(self.dim), np.float64) ** 2
+        self.prior_sums = prior_weight * np.concatenate([[1.0], prior_mean, prior_variance + prior_mean**2])
+        """The prior (typical training speech) as if it had been seen: weight, sum x, sum x^2."""
+        self.sums = self.prior_sums.copy()
+        """Decayed sums of weight, x (dim values) and x^2 (dim values) over the prior and the frames seen."""
 
     def process(self, frames: FeatureFrames) -> FeatureFrames:
-        values = np.asarray(frames.values, np.float64)
-        out = np.empty(values.shape, np.float32)
-        for i, x in enumerate(values):
-            w = self._weight_of(x)
-            if w:
-                decay = self.decay if w == 1.0 else self.decay**w
-                self.weight = decay * self.weight + w
-                delta = x - self.mean
-                self.mean = self.mean + w * delta / self.weight
-                self.scatter = decay * self.scatter + w * delta * (x - self.mean)
-            variance = self.scatter / self.weight  # > 0: the first frame always counts
-            out[i] = (x - self.mean) / np.sqrt(np.maximum(variance, MIN_VARIANCE))
-        return FeatureFrames(out, frames.times_s)
+        x = np.asarray(frames.values, np.float64)
+        d = x.shape[1]
+        sums = self._accumulate(np.concatenate([np.ones((len(x), 1)), x, x * x], axis=1), x)
+        mean = sums[:, 1 : 1 + d] / sums[:, :1]  # weight > 0: the first frame always counts
+        variance = sums[:, 1 + d :] / sums[:, :1] - mean * mean
+        out = (x - mean) / np.sqrt(np.maximum(variance, MIN_VARIANCE))
+        return FeatureFrames(out.astype(np.float32), frames.times_s)
 
-    def _weight_of(self, x: np.ndarray) -> float:
-        """Frame x's weight in the statistics: 1, or the silence weight when far below the mean energy."""
-        column = self.energy_column
-        if self.weight == 0.0 or column < 0 or x[column] > self.mean[column] - self.gate:
+    def _accumulate(self, moments: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """The sums after each frame, in stream order: sums = decay**w * sums + w * (1, x, x^2)."""
+        out = np.empty_like(moments)
+        sums = self.sums
+        energies = x[:, self.energy_column].tolist() if self.gated else [None] * len(x)
+        for i, (row, energy) in enumerate(zip(moments, energies, strict=True)):
+            w = 1.0 if energy is None else self._weight_of(energy, sums)
+            if w == 1.0:
+                sums = self.decay * sums + row
+            elif w:
+                sums = self.decay**w * sums + w * row
+            out[i] = sums
+        self.sums = sums
+        return out
+
+    def _weight_of(self, energy: float, sums: np.ndarray) -> float:
+        """A frame's weight: 1, or the silence weight when far below the running mean energy."""
+        if sums[0] == 0.0 or energy > sums[1 + self.energy_column] / sums[0] - self.gate:
             return 1.0
         return self.silence_weight
 
@@ -75,7 +87,6 @@ class RunningNormaliser:
         return FeatureFrames.empty(self.dim)
 
     def reset(self) -> None:
-        """Back to the prior (typical training speech), or to nothing without one."""
-        self.weight = self.prior_weight
-        self.mean = self.prior_mean.copy()
-        self.scatter = self.prior_variance * self.prior_weight
+        """Back to the prior, or to nothing without one."""
+        self.sums = self.prior_sums.copy()
+
