@@ -132,10 +132,10 @@ def test_a_failed_bake_leaves_no_temporary_files(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def long_talk(tmp_path_factory) -> Path:
-    """Two minutes of speech (the sample, repeated), long enough to be stopped half way."""
+    """Ten minutes of speech (the sample, repeated): bake and render, both fast now, are still stopped half way."""
     samples, rate_hz = soundfile.read(SAMPLE, dtype="float32")
     path = tmp_path_factory.mktemp("long") / "long.wav"
-    soundfile.write(path, np.tile(samples, int(np.ceil(120 * rate_hz / len(samples)))), rate_hz)
+    soundfile.write(path, np.tile(samples, int(np.ceil(600 * rate_hz / len(samples)))), rate_hz)
     return path
 
 
