@@ -40,6 +40,8 @@ OUTLINE_PARALLAX = 0.3
 """The head outline moves this share of the features' yaw / pitch shift."""
 LOWER_TEETH_HEIGHT_MNS0 = 0.25
 TONGUE_ABOVE_TEETH_MNS0 = 0.06
+CUT_MARGIN_ROWS = 3
+"""Rows outside the mouth's scratch surface where its cut polygons' far edges are put (`_cut_to_rows`)."""
 
 
 def _mix(a, b, t: float) -> tuple[int, int, int]:
@@ -288,7 +290,29 @@ def draw_mouth_inside(surface: pygame.Surface, s: FaceStyle, pose: Pose, inner_u
     far = 4.0 * mns0
     for contour, dy in ((inner_upper, far), (inner_lower, -far)):
         left, right = contour[-1], contour[0]
-        cut = np.concatenate([[right - (far, 0)], contour, [left + (far, 0), left + (far, dy), right + (-far, dy)]])
-        pygame.draw.polygon(scratch, key, local(cut).tolist())
+        cut = local(np.concatenate([[right - (far, 0)], contour,
+                                    [left + (far, 0), left + (far, dy), right + (-far, dy)]]))
+        pygame.draw.polygon(scratch, key, _cut_to_rows(cut, h).tolist())
     scratch.set_colorkey(key)
     surface.blit(scratch, origin.tolist())
+
+
+def _cut_to_rows(cut: np.ndarray, rows: int) -> np.ndarray:
+    """Mouth cut polygon `cut` (pixels; its last two points are the far ones) with its far edge moved to just
+    outside a surface `rows` high, where that leaves every row of the surface filled as before.
+
+    pygame fills a polygon row by row from its top vertex to its bottom one, on the surface or not, and the
+    far edge lies some 4 MNS0 away. When the sides up to it are upright (no head roll: the same x at both
+    ends) and it lies wholly above or below the surface, the sides cross the surface's rows at the same x,
+    in the same order, either way.
+    """
+    if cut[-3, 0] != cut[-2, 0] or cut[-1, 0] != cut[0, 0]:
+        return cut
+    far_y = cut[-2:, 1]
+    edge = -CUT_MARGIN_ROWS if far_y.max() < -CUT_MARGIN_ROWS else (
+        rows + CUT_MARGIN_ROWS if far_y.min() > rows + CUT_MARGIN_ROWS else None)
+    if edge is None:
+        return cut
+    cut = cut.copy()
+    cut[-2:, 1] = edge
+    return cut
