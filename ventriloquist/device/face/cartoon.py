@@ -14,6 +14,8 @@ import pygame
 
 from ventriloquist.device.errors import VentriloquistError
 from ventriloquist.device.face.draw import (
+    ARC_SAMPLES,
+    CIRCLE_SAMPLES,
     EDGE_REACH_PX,
     arc,
     ellipse,
@@ -38,6 +40,8 @@ OUTLINE_PARALLAX = 0.3
 """The head outline moves this share of the features' yaw / pitch shift."""
 LOWER_TEETH_HEIGHT_MNS0 = 0.25
 TONGUE_ABOVE_TEETH_MNS0 = 0.06
+CUT_MARGIN_ROWS = 3
+"""Rows outside the mouth's scratch surface where its cut polygons' far edges are put (`_cut_to_rows`)."""
 
 
 def _mix(a, b, t: float) -> tuple[int, int, int]:
@@ -204,26 +208,36 @@ class CartoonFace:
         return []
 
     def _draw_eye(self, surface: pygame.Surface, pose: Pose, side: int) -> None:
+        """One eye: every shape's points gathered in face units and mapped to pixels by one transform."""
         s, p = self.style, pose.points
         top, bottom, centre = p[f"3.{1 + side}"], p[f"3.{3 + side}"], p[f"3.{5 + side}"]
         outer, inner = p[f"3.{7 + side}"], p[f"3.{11 + side}"]
-        upper = arc(inner, top, outer)
-        lower = arc(outer, bottom, inner)
         gap_px = (top[1] - bottom[1]) * self.scale
-        if gap_px >= 1.0:
-            fill(surface, s.eye_white, self._px(np.concatenate([upper, lower])))
-            iris_r = s.iris_ratio * s.eye_opening / 2
-            iris_c = centre + pose.gaze[side]
-            fill(surface, s.iris, self._px(ellipse(iris_c, iris_r, iris_r)))
-            pupil_r = iris_r * 0.45 * max(0.2, pose.pupil_scale[side])
-            fill(surface, s.pupil, self._px(ellipse(iris_c, pupil_r, pupil_r)))
-            glint = iris_c + (-0.3 * iris_r, 0.35 * iris_r)
-            fill(surface, s.eye_white, self._px(ellipse(glint, 0.22 * iris_r, 0.22 * iris_r)))
-            reach = np.array([0.0, 1.6 * iris_r])
-            fill(surface, s.skin, self._px(np.concatenate([upper, [outer + reach, inner + reach]])))
-            fill(surface, s.skin, self._px(np.concatenate([lower, [inner - reach, outer - reach]])))
-            stroke(surface, s.outline, self._px(lower), self.line_px * 0.6, taper=0.9)
-        stroke(surface, s.outline, self._px(upper), self.line_px * 1.5, taper=0.6)
+        if gap_px < 1.0:
+            stroke(surface, s.outline, self._px(arc(inner, top, outer)), self.line_px * 1.5, taper=0.6)
+            return
+        iris_r = s.iris_ratio * s.eye_opening / 2
+        iris_c = centre + pose.gaze[side]
+        pupil_r = iris_r * 0.45 * max(0.2, pose.pupil_scale[side])
+        glint = iris_c + (-0.3 * iris_r, 0.35 * iris_r)
+        reach = np.array([0.0, 1.6 * iris_r])
+        n = CIRCLE_SAMPLES
+        q = self._px(np.concatenate([
+            arc(inner, top, outer), arc(outer, bottom, inner),
+            [outer + reach, inner + reach, inner - reach, outer - reach],
+            ellipse(iris_c, iris_r, iris_r), ellipse(iris_c, pupil_r, pupil_r),
+            ellipse(glint, 0.22 * iris_r, 0.22 * iris_r),
+        ]))
+        a = ARC_SAMPLES
+        upper, lower, e = q[:a], q[a : 2 * a], 2 * a + 4
+        fill(surface, s.eye_white, q[: 2 * a])
+        fill(surface, s.iris, q[e : e + n])
+        fill(surface, s.pupil, q[e + n : e + 2 * n])
+        fill(surface, s.eye_white, q[e + 2 * n : e + 3 * n])
+        fill(surface, s.skin, np.concatenate([upper, q[e - 4 : e - 2]]))
+        fill(surface, s.skin, np.concatenate([lower, q[e - 2 : e]]))
+        stroke(surface, s.outline, lower, self.line_px * 0.6, taper=0.9)
+        stroke(surface, s.outline, upper, self.line_px * 1.5, taper=0.6)
 
     def _draw_mouth(self, surface: pygame.Surface, pose: Pose) -> None:
         s, p = self.style, pose.points
@@ -276,7 +290,29 @@ def draw_mouth_inside(surface: pygame.Surface, s: FaceStyle, pose: Pose, inner_u
     far = 4.0 * mns0
     for contour, dy in ((inner_upper, far), (inner_lower, -far)):
         left, right = contour[-1], contour[0]
-        cut = np.concatenate([[right - (far, 0)], contour, [left + (far, 0), left + (far, dy), right + (-far, dy)]])
-        pygame.draw.polygon(scratch, key, local(cut).tolist())
+        cut = local(np.concatenate([[right - (far, 0)], contour,
+                                    [left + (far, 0), left + (far, dy), right + (-far, dy)]]))
+        pygame.draw.polygon(scratch, key, _cut_to_rows(cut, h).tolist())
     scratch.set_colorkey(key)
     surface.blit(scratch, origin.tolist())
+
+
+def _cut_to_rows(cut: np.ndarray, rows: int) -> np.ndarray:
+    """Mouth cut polygon `cut` (pixels; its last two points are the far ones) with its far edge moved to just
+    outside a surface `rows` high, where that leaves every row of the surface filled as before.
+
+    pygame fills a polygon row by row from its top vertex to its bottom one, on the surface or not, and the
+    far edge lies some 4 MNS0 away. When the sides up to it are upright (no head roll: the same x at both
+    ends) and it lies wholly above or below the surface, the sides cross the surface's rows at the same x,
+    in the same order, either way.
+    """
+    if cut[-3, 0] != cut[-2, 0] or cut[-1, 0] != cut[0, 0]:
+        return cut
+    far_y = cut[-2:, 1]
+    edge = -CUT_MARGIN_ROWS if far_y.max() < -CUT_MARGIN_ROWS else (
+        rows + CUT_MARGIN_ROWS if far_y.min() > rows + CUT_MARGIN_ROWS else None)
+    if edge is None:
+        return cut
+    cut = cut.copy()
+    cut[-2:, 1] = edge
+    return cut

@@ -16,6 +16,7 @@ import pygame
 SAMPLES_PER_SEGMENT = 8
 """Points per spline segment: enough for smooth lips at 800x480, cheap at 480x320."""
 CIRCLE_SAMPLES = 28
+ARC_SAMPLES = 16
 EDGE_REACH_PX = 4.0
 """Rows an edge's pixels may reach past its end points: whole-pixel rounding, anti-aliasing, and the end pixels
 pygame.draw.aalines adds or leaves out by the next edge's slope (3 rows seen; one more for safety)."""
@@ -49,16 +50,18 @@ def _spline_matrix(m: int, closed: bool) -> np.ndarray:
     return weights if closed else np.concatenate([weights, np.eye(m)[-1:]])
 
 
-def arc(a: np.ndarray, mid: np.ndarray, b: np.ndarray, samples: int = 16) -> np.ndarray:
+def arc(a: np.ndarray, mid: np.ndarray, b: np.ndarray, samples: int = ARC_SAMPLES) -> np.ndarray:
     """A smooth quadratic curve from `a` to `b` passing through `mid` halfway."""
-    t = _arc_t(samples)
+    start, middle, end = _arc_weights(samples)
     control = 2 * np.asarray(mid, float) - (np.asarray(a, float) + b) / 2
-    return (1 - t) ** 2 * a + 2 * t * (1 - t) * control + t**2 * b
+    return start * a + middle * control + end * b
 
 
 @functools.cache
-def _arc_t(samples: int) -> np.ndarray:
-    return np.linspace(0.0, 1.0, samples)[:, None]
+def _arc_weights(samples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(1 - t)^2, 2 t (1 - t), t^2 as columns, for `samples` values of t from 0 to 1."""
+    t = np.linspace(0.0, 1.0, samples)[:, None]
+    return (1 - t) ** 2, 2 * t * (1 - t), t**2
 
 
 def ellipse(center: np.ndarray, rx: float, ry: float) -> np.ndarray:
