@@ -148,6 +148,16 @@ def _wait_for(condition, timeout_s: float = 60.0) -> None:
         time.sleep(0.05)
 
 
+def _as_from_a_shell() -> None:
+    """The child's signals as a shell leaves them: none blocked, SIGINT not ignored. In the full suite the
+    pytest process had, by this test, a signal state its render child inherited and ignored Ctrl-C with
+    (exit 0 after every frame); run alone it never did."""
+    import signal
+
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _children(pid: int) -> list[int]:
     return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
@@ -185,7 +195,7 @@ def test_sigint_to_render_alone_stops_ffmpeg_and_removes_the_partial_video(long_
     import sys
 
     proc = subprocess.Popen([sys.executable, "-m", "ventriloquist.device.cli", "render", str(long_talk),
-                             "--out", str(tmp_path / "v.mp4")], stderr=subprocess.PIPE)
+                             "--out", str(tmp_path / "v.mp4")], stderr=subprocess.PIPE, preexec_fn=_as_from_a_shell)
     _wait_for(lambda: (tmp_path / ".v.partial.mp4").exists(), timeout_s=120)
     encoders = _children(proc.pid)
     assert encoders
