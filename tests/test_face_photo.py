@@ -124,7 +124,7 @@ def test_run_shows_the_photo_face_live_from_the_command_line_or_the_config(photo
                       f'photo = "{photo[0]}"\npoints = "{photo[1]}"\n')
     configured = run_cmd.live_settings(parser.parse_args([]), load_config(config))
     for settings in (given, configured):
-        assert settings.face is not None and (settings.photo, settings.points) == tuple(map(str, photo))
+        assert settings.face is not None and (settings.face.photo, settings.face.points) == tuple(map(str, photo))
         (sink,) = live_sinks(settings, ())
         try:
             assert isinstance(sink.face, PhotoFace)

@@ -73,7 +73,8 @@ def test_the_config_decides_what_no_flag_gives(config_file, tmp_path):
     config = load_config(config_file)
     r = run_cmd.live_settings(parse(["--config", str(config_file)]), config)
     assert (r.source, r.device, r.rate_hz) == (str(tmp_path / "config_source.wav"), 2, 48000)
-    assert (r.face, r.fullscreen, r.face_size, r.fps, r.exaggerate) == ("puppet", False, (640, 360), 20.0, 3.0)
+    assert r.face == app.FaceOptions("puppet", exaggerate=3.0)
+    assert (r.fullscreen, r.face_size, r.fps) == (False, (640, 360), 20.0)
     assert r.servos == str(tmp_path / "servos.toml") and r.stream == ("127.0.0.1:5005",)
     smoothing, idle = stage_settings([], config)
     assert math.isclose(smoothing.min_cutoff_hz, 1 / (2 * math.pi * 0.1)) and smoothing.enabled
@@ -86,7 +87,8 @@ def test_flags_win_over_the_config(config_file):
                                      "--windowed", "--fps", "12", "--servos", "other.toml", "--stream", "10.0.0.1:9",
                                      "--exaggerate", "1"]),
                               config)
-    assert (r.source, r.device, r.rate_hz, r.face, r.fps, r.exaggerate) == ("-", "USB", 16000, "night", 12.0, 1.0)
+    assert (r.source, r.device, r.rate_hz, r.fps) == ("-", "USB", 16000, 12.0)
+    assert r.face == app.FaceOptions("night", exaggerate=1.0)
     assert (r.servos, r.stream) == ("other.toml", ("10.0.0.1:9",))
     assert run_cmd.live_settings(parse(["--no-face", "--face", "night"]), config).face is None
     smoothing, idle = stage_settings(["--no-smoothing", "--no-idle", "--seed", "7"], config)
@@ -95,11 +97,31 @@ def test_flags_win_over_the_config(config_file):
 
 def test_without_config_the_old_defaults_hold():
     r = run_cmd.live_settings(parse([]))
-    assert (r.source, r.device, r.rate_hz, r.face, r.fullscreen, r.fps, r.servos, r.stream, r.exaggerate) == (
-        "mic", None, None, None, True, 30.0, None, (), None)
-    assert run_cmd.live_settings(parse(["--face"])).face == FaceConfig.style == "classic"
+    assert (r.source, r.device, r.rate_hz, r.face, r.fullscreen, r.fps, r.servos, r.stream) == (
+        "mic", None, None, None, True, 30.0, None, ())
+    assert run_cmd.live_settings(parse(["--face"])).face == app.FaceOptions(FaceConfig.style)
+    assert FaceConfig.style == "classic"
     smoothing, idle = stage_settings([])
     assert smoothing == type(smoothing)() and idle == type(idle)()
+
+
+def test_a_photo_given_on_the_command_line_comes_with_its_own_points(tmp_path):
+    """The config's points belong to the config's photo: --photo drops them, --points alone replaces them."""
+    for name in ("a.png", "a.json"):
+        (tmp_path / name).touch()
+    path = tmp_path / "config.toml"
+    path.write_text('[face]\nstyle = "night"\nexaggerate = 2\nphoto = "a.png"\npoints = "a.json"\n')
+    config = load_config(path)
+
+    def face(argv: list[str]) -> app.FaceOptions | None:
+        return run_cmd.live_settings(parse(argv), config).face
+
+    a_png, a_json = str(tmp_path / "a.png"), str(tmp_path / "a.json")
+    assert face([]) == app.FaceOptions("night", exaggerate=2.0, photo=a_png, points=a_json)
+    assert face(["--photo", "b.png"]) == app.FaceOptions("night", exaggerate=2.0, photo="b.png")
+    assert face(["--points", "b.json", "--face", "puppet"]) == app.FaceOptions("puppet", exaggerate=2.0, photo=a_png,
+                                                                               points="b.json")
+    assert face(["--no-face", "--photo", "b.png"]) is None
 
 
 def test_zero_smoothing_blinks_and_motion_turn_those_stages_off(tmp_path):

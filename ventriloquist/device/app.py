@@ -91,6 +91,22 @@ def build_pipeline(options: PipelineOptions, config: Config | None = None) -> Pi
 
 
 @dataclass(frozen=True)
+class FaceOptions:
+    """How a face looks, in a video (`render`, `demo`) or live (`run`): a cartoon style, or a photo warped by its
+    feature points. Both build it with make_face."""
+
+    style: str
+    """A shipped style name or a style .toml (with a photo it colours the inside of the mouth)."""
+    size: tuple[int, int] | None = None
+    """Video size; None: the cartoon's default, or the photo's size. Live, the display's size replaces it."""
+    exaggerate: float | None = None
+    """Mouth and jaw gain (1 = as measured); None: the style's for the cartoon, 1 for a photo."""
+    photo: str | None = None
+    points: str | None = None
+    """The photo's neutral feature points (JSON); None: found by the face tracker (workstation only)."""
+
+
+@dataclass(frozen=True)
 class LiveSettings:
     """Everything a live run needs, the command line and the config already merged."""
 
@@ -109,18 +125,13 @@ class LiveSettings:
     """Play the file through the speaker, delayed by the pipeline latency."""
     volume: float = AudioConfig.volume
     """Playback volume, 0 to 1."""
-    face: str | None = None
-    """The face's style, or None for no face."""
+    face: FaceOptions | None = None
+    """How the face looks, as `render` draws it; None: no face. Its size is the display's, known once the window
+    (the fields below, live only) opens."""
     fullscreen: bool = True
     face_size: tuple[int, int] | None = None
     """Window size; None: the screen's (fullscreen) or the display's fallback."""
     fps: float = FaceConfig.fps
-    exaggerate: float | None = None
-    """Mouth and jaw gain; None: the style's."""
-    photo: str | None = None
-    """A photo face instead of the cartoon (the style then colours the inside of the mouth)."""
-    points: str | None = None
-    """The photo's neutral feature points; None: found by the face tracker (workstation only)."""
     servos: str | None = None
     """Servo config (TOML), or None."""
     fap_out: tuple[str, ...] = ()
@@ -217,8 +228,7 @@ def live_sinks(settings: LiveSettings, faps: tuple[int, ...]) -> list[Sink]:
             display = KioskDisplay(size=settings.face_size, fullscreen=settings.fullscreen,
                                    wait_s=KIOSK_DISPLAY_WAIT_S if settings.fullscreen else 0.0,
                                    fallback_offscreen=not settings.fullscreen)
-            face = make_face(FaceOptions(settings.face, display.size, settings.exaggerate, settings.photo,
-                                         settings.points))
+            face = make_face(replace(settings.face, size=display.size))
             sinks.append(FaceSink(face, display, settings.fps))
     return sinks
 
@@ -280,7 +290,8 @@ def run_live(settings: LiveSettings, config: Config | None = None) -> Counters:
         sinks = live_sinks(settings, pipeline.faps)
         if not sinks:
             log.info("no output chosen (--face, --servos, --fap-out, --stream): running for the counters only")
-        status = f"source {settings.source}, face {settings.face or 'off'}, {len(sinks)} output(s)"
+        face = settings.face.style if settings.face else "off"
+        status = f"source {settings.source}, face {face}, {len(sinks)} output(s)"
         engine = Engine(pipeline, sinks, on_ready=lambda: notifier.ready(status), on_turn=notifier.ping)
         stopper.stop_with(engine)
         log.info("running: algorithmic latency %.1f ms", pipeline.algorithmic_latency_s(source.rate_hz) * 1000)
@@ -310,20 +321,6 @@ def bake_file(pipeline: Pipeline, audio_path: str | Path, sinks: Sequence[Sink])
             raise VentriloquistError(f"{audio_path}: {source.duration_s * 1000:.1f} ms of audio is shorter than one "
                                      f"analysis window ({window_s * 1000:.0f} ms): nothing to animate")
     return Engine(pipeline, list(sinks)).run(source)
-
-
-@dataclass(frozen=True)
-class FaceOptions:
-    """How a rendered face looks: a cartoon style, or a photo warped by its feature points."""
-
-    style: str
-    """A shipped style name or a style .toml (with a photo it colours the inside of the mouth)."""
-    size: tuple[int, int] | None = None
-    """Video size; None: the cartoon's default, or the photo's size."""
-    exaggerate: float | None = None
-    photo: str | None = None
-    points: str | None = None
-    """The photo's neutral feature points (JSON); None: found by the face tracker (workstation only)."""
 
 
 def make_face(options: FaceOptions) -> Any:

@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "a microphone and a screen, else the sample speech)")
     parser.add_argument("--out", metavar="FILE.mp4", help=f"video to write offscreen (default: {DEFAULT_OUT})")
     parser.add_argument("--offscreen", action="store_true", help="render a video even when a screen and mic exist")
-    add_face_arguments(parser)
+    add_face_arguments(parser, photo=False)
     add_pipeline_arguments(parser)
 
 
@@ -79,8 +79,7 @@ def run_live(args: argparse.Namespace) -> int:
     from ventriloquist.device import app
 
     print("demo: live face from the microphone; speak! (Esc, q or Ctrl-C ends it)", flush=True)
-    app.run_live(app.LiveSettings(pipeline=pipeline_options(args), face=args.style, fps=args.fps,
-                                  exaggerate=args.exaggerate))
+    app.run_live(app.LiveSettings(pipeline=pipeline_options(args), face=face_options(args), fps=args.fps))
     return 0
 
 

@@ -36,6 +36,19 @@ def positive(kind: type[int] | type[float]) -> Callable[[str], float]:
     return parse
 
 
+def add_look_arguments(parser: argparse.ArgumentParser, *, photo: bool = True, live: bool = False) -> None:
+    """--exaggerate, --photo and --points: how the face looks, the same for a video (render, demo: no photo) and
+    live (run, where a config file may give them too and --photo turns the face on)."""
+    configured = "the config's, else " if live else ""
+    parser.add_argument("--exaggerate", type=exaggeration, metavar="GAIN", help="mouth and jaw gain: 1 = as "
+                        f"measured (default: {configured}the style's for the cartoon, 1 for a photo)")
+    if photo:
+        parser.add_argument("--photo", metavar="IMAGE", help="warp this frontal face photo instead of the cartoon"
+                            + (" (turns the face on)" if live else ""))
+        parser.add_argument("--points", metavar="JSON", help="the photo's neutral feature points, from `ventriloquist "
+                            f"photo-points` (default: {configured}found by the face tracker, on a workstation)")
+
+
 def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared by run, bake, render and demo."""
     parser.add_argument("--bundle", default=None,

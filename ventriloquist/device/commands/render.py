@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 
 from ventriloquist.device.app import FaceOptions
-from ventriloquist.device.commands.options import add_pipeline_arguments, exaggeration, pipeline_options
+from ventriloquist.device.commands.options import add_look_arguments, add_pipeline_arguments, pipeline_options
 from ventriloquist.device.config import FaceConfig
 
 VIDEO_FPS = 30
@@ -40,31 +40,27 @@ def parse_fps(text: str) -> int:
     return int(text)
 
 
-def add_face_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options shared by render and demo: how the face looks in the video."""
+def add_face_arguments(parser: argparse.ArgumentParser, *, photo: bool = True) -> None:
+    """Options shared by render and demo (which has no --photo): how the face looks in the video."""
     parser.add_argument("--style", default=FaceConfig.style, help="face style: a shipped name or a style .toml "
                         "(with --photo it colours the inside of the mouth) (default: %(default)s)")
     parser.add_argument("--size", type=parse_size, metavar="WxH",
                         help="video size in pixels, both even (default: 480x320, or the photo's size)")
     parser.add_argument("--fps", type=parse_fps, default=VIDEO_FPS,
                         help="video frames per second (default: %(default)s)")
-    parser.add_argument("--exaggerate", type=exaggeration, metavar="GAIN", help="mouth and jaw gain: 1 = as "
-                        "measured (default: the style's for the cartoon, 1 for a photo)")
+    add_look_arguments(parser, photo=photo)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("audio", help="audio file (WAV, FLAC, OGG)")
     parser.add_argument("--out", required=True, metavar="FILE.mp4", help="the video to write")
     add_face_arguments(parser)
-    parser.add_argument("--photo", metavar="IMG", help="warp this frontal face photo instead of the cartoon")
-    parser.add_argument("--points", metavar="JSON", help="the photo's neutral feature points (default: found by "
-                        "the face tracker, on a workstation; see `ventriloquist photo-points`)")
     parser.add_argument("--png-dir", metavar="DIR", help="also write every video frame as DIR/frame_NNNNNN.png")
     add_pipeline_arguments(parser)
 
 
 def face_options(args: argparse.Namespace) -> FaceOptions:
-    """What add_face_arguments' options (and render's --photo / --points) ask for."""
+    """What add_face_arguments' options ask for."""
     return FaceOptions(style=args.style, size=args.size, exaggerate=args.exaggerate,
                        photo=getattr(args, "photo", None), points=getattr(args, "points", None))
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import argparse
 
-from ventriloquist.device.app import LiveSettings
-from ventriloquist.device.commands.options import add_pipeline_arguments, exaggeration, pipeline_options, positive
+from ventriloquist.device.app import FaceOptions, LiveSettings
+from ventriloquist.device.commands.options import add_look_arguments, add_pipeline_arguments, pipeline_options, positive
 from ventriloquist.device.config import Config, FaceConfig
 from ventriloquist.device.values import SPEECH_RATE_HZ
 
@@ -44,11 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="face in a window instead of fullscreen")
     parser.add_argument("--fps", type=positive(float),
                         help=f"face frames per second (default: the config's, else {FaceConfig.fps:g})")
-    parser.add_argument("--exaggerate", type=exaggeration, metavar="GAIN",
-                        help="mouth and jaw gain of the face: 1 = as measured (default: config, else style)")
-    parser.add_argument("--photo", metavar="IMAGE", help="a photo face instead of the cartoon (turns the face on)")
-    parser.add_argument("--points", metavar="JSON", help="the photo's neutral feature points, from `ventriloquist "
-                        "photo-points` (default: the config's, else found by the face tracker on a workstation)")
+    add_look_arguments(parser, live=True)
     parser.add_argument("--servos", metavar="CONFIG", help="drive servos with this servo config (TOML)")
     parser.add_argument("--fap-out", action="append", default=[], metavar="FILE",
                         help="also write FAPs to FILE (.fap, .csv, .json, .tsv, .rhubarb.json); repeatable")
@@ -68,6 +64,8 @@ def live_settings(args: argparse.Namespace, config: Config | None = None) -> Liv
     face_on = not args.no_face and (args.face is not None or args.photo is not None
                                     or (config is not None and c.face.enabled))
     photo, points = (args.photo, args.points) if args.photo else (c.face.photo, args.points or c.face.points)
+    face = FaceOptions(args.face or c.face.style, exaggerate=_given(args.exaggerate, c.face.exaggerate),
+                       photo=str(photo) if photo else None, points=str(points) if points else None)
     fullscreen = not args.windowed if args.windowed is not None else c.face.fullscreen
     return LiveSettings(
         pipeline=pipeline_options(args),
@@ -78,13 +76,10 @@ def live_settings(args: argparse.Namespace, config: Config | None = None) -> Liv
         realtime=not args.fast,
         playback=args.playback,
         volume=c.audio.volume,
-        face=(args.face or c.face.style) if face_on else None,
+        face=face if face_on else None,
         fullscreen=fullscreen,
         face_size=(c.face.width_px, c.face.height_px) if config is not None and not fullscreen else None,
         fps=_given(args.fps, c.face.fps),
-        exaggerate=_given(args.exaggerate, c.face.exaggerate),
-        photo=str(photo) if photo else None,
-        points=str(points) if points else None,
         servos=args.servos or (str(c.servos.config) if c.servos.config else None),
         fap_out=tuple(args.fap_out),
         stream=tuple(args.stream) or ((c.stream.target,) if c.stream.target else ()),
