@@ -40,8 +40,9 @@ def add_look_arguments(parser: argparse.ArgumentParser, *, photo: bool = True, l
     """--exaggerate, --photo and --points: how the face looks, the same for a video (render, demo: no photo) and
     live (run, where a config file may give them too and --photo turns the face on)."""
     configured = "the config's, else " if live else ""
-    parser.add_argument("--exaggerate", type=exaggeration, metavar="GAIN", help="mouth and jaw gain: 1 = as "
-                        f"measured (default: {configured}the style's for the cartoon, 1 for a photo)")
+    default = f"{configured}the style's for the cartoon, 1 for a photo" if photo else "the style's"
+    parser.add_argument("--exaggerate", type=exaggeration, metavar="GAIN",
+                        help=f"mouth and jaw gain: 1 = as measured (default: {default})")
     if photo:
         parser.add_argument("--photo", metavar="IMAGE", help="warp this frontal face photo instead of the cartoon"
                             + (" (turns the face on)" if live else ""))

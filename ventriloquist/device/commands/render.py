@@ -42,10 +42,11 @@ def parse_fps(text: str) -> int:
 
 def add_face_arguments(parser: argparse.ArgumentParser, *, photo: bool = True) -> None:
     """Options shared by render and demo (which has no --photo): how the face looks in the video."""
-    parser.add_argument("--style", default=FaceConfig.style, help="face style: a shipped name or a style .toml "
-                        "(with --photo it colours the inside of the mouth) (default: %(default)s)")
-    parser.add_argument("--size", type=parse_size, metavar="WxH",
-                        help="video size in pixels, both even (default: 480x320, or the photo's size)")
+    with_photo = " (with --photo it colours the inside of the mouth)" if photo else ""
+    parser.add_argument("--style", default=FaceConfig.style, help="face style: a shipped name or a style .toml"
+                        f"{with_photo} (default: %(default)s)")
+    parser.add_argument("--size", type=parse_size, metavar="WxH", help="video size in pixels, both even (default: "
+                        "480x320" + (", or the photo's size)" if photo else ")"))
     parser.add_argument("--fps", type=parse_fps, default=VIDEO_FPS,
                         help="video frames per second (default: %(default)s)")
     add_look_arguments(parser, photo=photo)
