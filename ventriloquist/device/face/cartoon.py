@@ -18,12 +18,14 @@ from ventriloquist.device.face.draw import (
     CIRCLE_SAMPLES,
     EDGE_REACH_PX,
     arc,
+    bounds,
     ellipse,
     fill,
     fill_below,
-    first_changed_row,
+    moved_edges,
     outline_fills,
     outlined,
+    reaches,
     spline,
     stroke,
     stroke_outline,
@@ -42,6 +44,8 @@ LOWER_TEETH_HEIGHT_MNS0 = 0.25
 TONGUE_ABOVE_TEETH_MNS0 = 0.06
 CUT_MARGIN_ROWS = 3
 """Rows outside the mouth's scratch surface where its cut polygons' far edges are put (`_cut_to_rows`)."""
+EYE_POINTS = ("3.1", "3.2", "3.3", "3.4", "3.5", "3.6", "3.7", "3.8", "3.11", "3.12")
+"""The feature points the eyes are drawn from (`_draw_eyes`)."""
 
 
 def _mix(a, b, t: float) -> tuple[int, int, int]:
@@ -67,6 +71,10 @@ class CartoonFace:
         self.size = (w, h)
         self._back_key: bytes | None = None
         """What the cached back (`_draw_back`) was drawn for; None: nothing cached at this size."""
+        self._eyes_key: bytes | None = None
+        """What the cached eyes (`_draw_eyes`) were drawn for; None: nothing cached."""
+        self._eyes, self._eyes_rect = pygame.Surface((0, 0)), pygame.Rect(0, 0, 0, 0)
+        """That picture and where on the surface it goes."""
         self.scale = min(w / FACE_EXTENT[0], h / FACE_EXTENT[1])
         self.centre = (w / 2, h / 2 + FACE_CENTRE_Y * self.scale)
         self.line_px = max(1.0, self.style.line_width * self.scale)
@@ -97,9 +105,7 @@ class CartoonFace:
         self._set_transform(pose)
         s = self.style
         p = pose.points
-        self._draw_back(surface, pose)
-        for side in (0, 1):
-            self._draw_eye(surface, pose, side)
+        self._draw_eyes(surface, pose, self._draw_back(surface, pose))
         for cheek in ("5.3", "5.4"):
             if s.blush_alpha:
                 self._blit_centred(surface, self._blush, self._px(p[cheek][None])[0])
@@ -129,17 +135,18 @@ class CartoonFace:
         return pts @ linear + offset
 
     @staticmethod
-    def _blit_centred(surface: pygame.Surface, sprite: pygame.Surface, at: np.ndarray) -> None:
-        surface.blit(sprite, sprite.get_rect(center=(int(at[0]), int(at[1]))))
+    def _blit_centred(surface: pygame.Surface, sprite: pygame.Surface, at: np.ndarray) -> pygame.Rect:
+        return surface.blit(sprite, sprite.get_rect(center=(int(at[0]), int(at[1]))))
 
     # -- parts ---------------------------------------------------------------------------------
-    def _draw_back(self, surface: pygame.Surface, pose: Pose) -> None:
+    def _draw_back(self, surface: pygame.Surface, pose: Pose) -> np.ndarray:
         """Background, ears, head and hair: a cached picture, drawn again only from the first row the head changed.
 
         They change only when the head turns (the cache is rebuilt then) and where the jaw or the cheeks
         move the head outline. Rows above the first edge that moved are copied from the picture; rows below
         get background and ears from a second picture, then the parts of the head and hair outlines that
-        reach them (`fill_below`), so every pixel comes out as if the whole face were drawn.
+        reach them (`fill_below`), so every pixel comes out as if the whole face were drawn. Returns the boxes
+        round the head's edges that moved (`moved_edges`): elsewhere the head is as at rest.
         """
         p = pose.points
         key = b"".join(a.tobytes() for a in (self._matrices[1][0], p["10.1"], p["10.2"]))
@@ -147,9 +154,10 @@ class CartoonFace:
             self._build_back(pose)
             self._back_key = key
         head = self._head_fills(p)
-        first = min(first_changed_row(new, old) for (_, new), (_, old) in zip(head, self._rest_head, strict=True))
+        moved = np.concatenate([moved_edges(new, old) for (_, new), (_, old) in zip(head, self._rest_head,
+                                                                                     strict=True)])
         width, height = self.size
-        top = int(min(max(first, 0), height))
+        top = min(max(math.floor(moved[:, 1].min()), 0), height) if len(moved) else height
         if top < height:  # from a few rows higher: a line clipped by pygame comes out changed along the clip's edge
             start = max(top - int(EDGE_REACH_PX), 0)
             rows = pygame.Rect(0, start, width, height - start)
@@ -160,6 +168,7 @@ class CartoonFace:
                 fill_below(surface, color, shape, start)
             surface.set_clip(clip)
         surface.blit(self._back, (0, 0), (0, 0, width, top))
+        return moved
 
     def _build_back(self, pose: Pose) -> None:
         """The cached pictures: background and ears (`_under`), then with the head at rest and the hair (`_back`)."""
@@ -175,6 +184,7 @@ class CartoonFace:
         self._rest_head = self._head_fills(self.geometry.neutral)
         self._hair_fills = self._hair()
         self._back = self._under.copy()
+        self._eyes_key = None
         for color, shape in self._rest_head + self._hair_fills:
             fill(self._back, color, shape)
 
@@ -207,15 +217,33 @@ class CartoonFace:
             return [(s.hair, stroke_outline(self._px(t, outline=True), self.line_px * 2.2, taper=0.8)) for t in tufts]
         return []
 
-    def _draw_eye(self, surface: pygame.Surface, pose: Pose, side: int) -> None:
-        """One eye: every shape's points gathered in face units and mapped to pixels by one transform."""
+    def _draw_eyes(self, surface: pygame.Surface, pose: Pose, moved: np.ndarray) -> None:
+        """The eyes: a cached picture of their rectangle while they stay as they were (they change only when the
+        face blinks, looks round or turns), drawn again otherwise.
+
+        The picture holds the head at rest under them, so it is used only where no edge of the head that moved
+        (`moved`, from `_draw_back`) reaches it; it is taken from the surface just after drawing them, in its
+        pixel format, so that the blit is a plain copy.
+        """
+        p = pose.points
+        key = np.concatenate([self._matrices[0][0].ravel(), *(p[k] for k in EYE_POINTS), *pose.gaze,
+                              pose.pupil_scale]).tobytes()
+        if key == self._eyes_key and not reaches(moved, self._eyes_rect):
+            surface.blit(self._eyes, self._eyes_rect)
+            return
+        rect = bounds([self._draw_eye(surface, pose, side) for side in (0, 1)])
+        self._eyes_key = None
+        if rect and not reaches(moved, rect) and surface.get_clip() == surface.get_rect():
+            self._eyes, self._eyes_rect, self._eyes_key = surface.subsurface(rect).copy(), rect, key
+
+    def _draw_eye(self, surface: pygame.Surface, pose: Pose, side: int) -> pygame.Rect:
+        """One eye (every shape's points mapped to pixels by one transform); the rectangle of the pixels it drew."""
         s, p = self.style, pose.points
         top, bottom, centre = p[f"3.{1 + side}"], p[f"3.{3 + side}"], p[f"3.{5 + side}"]
         outer, inner = p[f"3.{7 + side}"], p[f"3.{11 + side}"]
         gap_px = (top[1] - bottom[1]) * self.scale
         if gap_px < 1.0:
-            stroke(surface, s.outline, self._px(arc(inner, top, outer)), self.line_px * 1.5, taper=0.6)
-            return
+            return stroke(surface, s.outline, self._px(arc(inner, top, outer)), self.line_px * 1.5, taper=0.6)
         iris_r = s.iris_ratio * s.eye_opening / 2
         iris_c = centre + pose.gaze[side]
         pupil_r = iris_r * 0.45 * max(0.2, pose.pupil_scale[side])
@@ -230,14 +258,13 @@ class CartoonFace:
         ]))
         a = ARC_SAMPLES
         upper, lower, e = q[:a], q[a : 2 * a], 2 * a + 4
-        fill(surface, s.eye_white, q[: 2 * a])
-        fill(surface, s.iris, q[e : e + n])
-        fill(surface, s.pupil, q[e + n : e + 2 * n])
-        fill(surface, s.eye_white, q[e + 2 * n : e + 3 * n])
-        fill(surface, s.skin, np.concatenate([upper, q[e - 4 : e - 2]]))
-        fill(surface, s.skin, np.concatenate([lower, q[e - 2 : e]]))
-        stroke(surface, s.outline, lower, self.line_px * 0.6, taper=0.9)
-        stroke(surface, s.outline, upper, self.line_px * 1.5, taper=0.6)
+        drawn = [fill(surface, s.eye_white, q[: 2 * a]), fill(surface, s.iris, q[e : e + n]),
+                 fill(surface, s.pupil, q[e + n : e + 2 * n]), fill(surface, s.eye_white, q[e + 2 * n : e + 3 * n]),
+                 fill(surface, s.skin, np.concatenate([upper, q[e - 4 : e - 2]])),
+                 fill(surface, s.skin, np.concatenate([lower, q[e - 2 : e]])),
+                 stroke(surface, s.outline, lower, self.line_px * 0.6, taper=0.9),
+                 stroke(surface, s.outline, upper, self.line_px * 1.5, taper=0.6)]
+        return bounds(drawn)
 
     def _draw_mouth(self, surface: pygame.Surface, pose: Pose) -> None:
         s, p = self.style, pose.points
