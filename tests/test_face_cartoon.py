@@ -194,10 +194,12 @@ def test_a_frame_does_not_depend_on_the_frames_before():
             np.testing.assert_array_equal(pygame.surfarray.array3d(face.render_frame(faps)), fresh)
 
 
-def test_cached_eyes_are_drawn_again_where_the_head_outline_moves_under_them():
-    """Eyes low and wide, next to the cheek outline: puffed cheeks or an open jaw move it under the cached eyes."""
-    style = dataclasses.replace(load_style("classic"), eye_spacing=0.55, eye_half_width=0.2, eye_y=-0.05)
+def test_cached_parts_are_drawn_again_where_something_else_changed_under_them():
+    """Eyes low and wide next to the cheek outline, brows and nose on them: puffed cheeks or an open jaw move the
+    outline under the cached eyes, and a blink changes the eyes under the cached brows and nose."""
+    style = dataclasses.replace(load_style("classic"), eye_spacing=0.55, eye_half_width=0.2, eye_y=-0.02,
+                                brow_y=0.1, nose_y=-0.1)
     face = CartoonFace(style, SIZE)
-    for faps in ({}, {39: 800, 40: 800}, {3: 900}, {}):
+    for faps in ({}, {39: 800, 40: 800}, {3: 900}, {}, {19: 600, 20: 600}, {}, {19: 600, 20: 600, 31: 100}):
         fresh = pygame.surfarray.array3d(CartoonFace(style, SIZE).render_frame(faps))
         np.testing.assert_array_equal(pygame.surfarray.array3d(face.render_frame(faps)), fresh)

@@ -31,6 +31,7 @@ from ventriloquist.device.face.draw import (
     stroke_outline,
 )
 from ventriloquist.device.face.geometry import FaceGeometry, Pose, neutral_points
+from ventriloquist.device.face.still import Still
 from ventriloquist.device.face.style import DEFAULT_STYLE, FaceStyle, load_style
 
 FACE_EXTENT = (2.1, 2.36)
@@ -44,8 +45,12 @@ LOWER_TEETH_HEIGHT_MNS0 = 0.25
 TONGUE_ABOVE_TEETH_MNS0 = 0.06
 CUT_MARGIN_ROWS = 3
 """Rows outside the mouth's scratch surface where its cut polygons' far edges are put (`_cut_to_rows`)."""
-EYE_POINTS = ("3.1", "3.2", "3.3", "3.4", "3.5", "3.6", "3.7", "3.8", "3.11", "3.12")
-"""The feature points the eyes are drawn from (`_draw_eyes`)."""
+STILL_PARTS = {
+    "eyes": ("3.1", "3.2", "3.3", "3.4", "3.5", "3.6", "3.7", "3.8", "3.11", "3.12"),
+    "brows": ("4.1", "4.2", "4.3", "4.4", "4.5", "4.6"),
+    "nose": ("9.1", "9.2", "9.3", "9.15"),
+}
+"""The parts kept as pictures while they stay still (`Still`), with the feature points each is drawn from."""
 
 
 def _mix(a, b, t: float) -> tuple[int, int, int]:
@@ -71,10 +76,6 @@ class CartoonFace:
         self.size = (w, h)
         self._back_key: bytes | None = None
         """What the cached back (`_draw_back`) was drawn for; None: nothing cached at this size."""
-        self._eyes_key: bytes | None = None
-        """What the cached eyes (`_draw_eyes`) were drawn for; None: nothing cached."""
-        self._eyes, self._eyes_rect = pygame.Surface((0, 0)), pygame.Rect(0, 0, 0, 0)
-        """That picture and where on the surface it goes."""
         self.scale = min(w / FACE_EXTENT[0], h / FACE_EXTENT[1])
         self.centre = (w / 2, h / 2 + FACE_CENTRE_Y * self.scale)
         self.line_px = max(1.0, self.style.line_width * self.scale)
@@ -103,19 +104,21 @@ class CartoonFace:
             self._layout(surface.get_size())
         pose = self.geometry.pose(faps)
         self._set_transform(pose)
-        s = self.style
-        p = pose.points
-        self._draw_eyes(surface, pose, self._draw_back(surface, pose))
-        for cheek in ("5.3", "5.4"):
-            if s.blush_alpha:
-                self._blit_centred(surface, self._blush, self._px(p[cheek][None])[0])
-        for inner, mid, outer in (("4.1", "4.3", "4.5"), ("4.2", "4.4", "4.6")):
-            brow = spline(np.stack([p[inner], p[mid], p[outer]]))
-            stroke(surface, s.brow, self._px(brow), s.brow_thickness * self.scale, taper=0.75)
-        up = np.array([0.0, 0.05])
-        nose = spline(np.stack([p["9.2"] + up, p["9.2"], p["9.15"] + p["9.3"] - self.geometry.neutral["9.3"],
-                                p["9.1"], p["9.1"] + up]))
-        stroke(surface, s.outline, self._px(nose), self.line_px * 0.9, taper=0.9)
+        moved = self._draw_back(surface, pose)
+        drawn: list[pygame.Rect] = []
+
+        def under(rect: pygame.Rect) -> bool:
+            """Whether more than the head at rest lies under `rect`: an edge of the head that moved, a part drawn."""
+            return reaches(moved, rect) or rect.collidelist(drawn) >= 0
+
+        still, p = self._still, pose.points
+        drawn.append(still["eyes"].draw(surface, self._still_key(pose, "eyes", *pose.gaze, pose.pupil_scale), under,
+                                        lambda: bounds([self._draw_eye(surface, pose, side) for side in (0, 1)])))
+        if self.style.blush_alpha:
+            drawn += [self._blit_centred(surface, self._blush, self._px(p[cheek][None])[0]) for cheek in ("5.3", "5.4")]
+        drawn.append(still["brows"].draw(surface, self._still_key(pose, "brows"), under,
+                                         lambda: self._draw_brows(surface, p)))
+        still["nose"].draw(surface, self._still_key(pose, "nose"), under, lambda: self._draw_nose(surface, p))
         self._draw_mouth(surface, pose)
 
     # -- transform ---------------------------------------------------------------------------
@@ -184,7 +187,8 @@ class CartoonFace:
         self._rest_head = self._head_fills(self.geometry.neutral)
         self._hair_fills = self._hair()
         self._back = self._under.copy()
-        self._eyes_key = None
+        self._still = {name: Still() for name in STILL_PARTS}
+        """Pictures of the parts over the head (made again with the head, which lies under them)."""
         for color, shape in self._rest_head + self._hair_fills:
             fill(self._back, color, shape)
 
@@ -217,24 +221,10 @@ class CartoonFace:
             return [(s.hair, stroke_outline(self._px(t, outline=True), self.line_px * 2.2, taper=0.8)) for t in tufts]
         return []
 
-    def _draw_eyes(self, surface: pygame.Surface, pose: Pose, moved: np.ndarray) -> None:
-        """The eyes: a cached picture of their rectangle while they stay as they were (they change only when the
-        face blinks, looks round or turns), drawn again otherwise.
-
-        The picture holds the head at rest under them, so it is used only where no edge of the head that moved
-        (`moved`, from `_draw_back`) reaches it; it is taken from the surface just after drawing them, in its
-        pixel format, so that the blit is a plain copy.
-        """
+    def _still_key(self, pose: Pose, part: str, *more: object) -> bytes:
+        """What a part of STILL_PARTS is drawn from: the features' transform, its points, and `more`."""
         p = pose.points
-        key = np.concatenate([self._matrices[0][0].ravel(), *(p[k] for k in EYE_POINTS), *pose.gaze,
-                              pose.pupil_scale]).tobytes()
-        if key == self._eyes_key and not reaches(moved, self._eyes_rect):
-            surface.blit(self._eyes, self._eyes_rect)
-            return
-        rect = bounds([self._draw_eye(surface, pose, side) for side in (0, 1)])
-        self._eyes_key = None
-        if rect and not reaches(moved, rect) and surface.get_clip() == surface.get_rect():
-            self._eyes, self._eyes_rect, self._eyes_key = surface.subsurface(rect).copy(), rect, key
+        return np.concatenate([self._matrices[0][0].ravel(), *(p[k] for k in STILL_PARTS[part]), *more]).tobytes()
 
     def _draw_eye(self, surface: pygame.Surface, pose: Pose, side: int) -> pygame.Rect:
         """One eye (every shape's points mapped to pixels by one transform); the rectangle of the pixels it drew."""
@@ -265,6 +255,18 @@ class CartoonFace:
                  stroke(surface, s.outline, lower, self.line_px * 0.6, taper=0.9),
                  stroke(surface, s.outline, upper, self.line_px * 1.5, taper=0.6)]
         return bounds(drawn)
+
+    def _draw_brows(self, surface: pygame.Surface, p: dict[str, np.ndarray]) -> pygame.Rect:
+        s = self.style
+        return bounds([stroke(surface, s.brow, self._px(spline(np.stack([p[inner], p[mid], p[outer]]))),
+                              s.brow_thickness * self.scale, taper=0.75)
+                       for inner, mid, outer in (("4.1", "4.3", "4.5"), ("4.2", "4.4", "4.6"))])
+
+    def _draw_nose(self, surface: pygame.Surface, p: dict[str, np.ndarray]) -> pygame.Rect:
+        up = np.array([0.0, 0.05])
+        nose = spline(np.stack([p["9.2"] + up, p["9.2"], p["9.15"] + p["9.3"] - self.geometry.neutral["9.3"],
+                                p["9.1"], p["9.1"] + up]))
+        return stroke(surface, self.style.outline, self._px(nose), self.line_px * 0.9, taper=0.9)
 
     def _draw_mouth(self, surface: pygame.Surface, pose: Pose) -> None:
         s, p = self.style, pose.points
