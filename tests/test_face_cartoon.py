@@ -10,6 +10,7 @@ import pytest
 
 from ventriloquist.device.errors import VentriloquistError
 from ventriloquist.device.face import STYLES, CartoonFace, load_style
+from ventriloquist.device.face.bench import speech_like_frames
 from ventriloquist.device.face.geometry import EXAGGERATION_DEAD_ZONE_FAPU, exaggerate, neutral_points
 from ventriloquist.device.fap import FAPU_DIVISOR, fapu_from_feature_points
 
@@ -180,11 +181,25 @@ def test_bad_size_is_an_error():
 
 
 def test_a_frame_does_not_depend_on_the_frames_before():
-    """Background, ears, head and hair are cached and drawn again only below the first changed row, yet every
-    frame comes out as a face drawn from scratch would: after speech, a head turn, puffed cheeks, a blink."""
-    sequence = [OPEN_A, {50: 20000, 3: 300}, {}, {39: 300, 40: 300, 3: 400}, OPEN_A, EXPRESSIONS["eyes_closed"]]
+    """Background, ears, head, hair and eyes are cached and drawn again only where they changed, yet every frame
+    comes out as a face drawn from scratch would: after speech with a blink, a head turn, puffed cheeks, a blink."""
+    stream = speech_like_frames(3.4)
+    speech = [dict(zip(stream.faps, row.tolist(), strict=True)) for row in stream.values[::9]]  # 38 frames
+    sequence = speech + [OPEN_A, {50: 20000, 3: 300}, {}, {39: 300, 40: 300, 3: 400}, OPEN_A,
+                         EXPRESSIONS["eyes_closed"], {3: 1500, 5: -900}, {3: 1500, 5: -900, 23: 30000}]
     for style in ("classic", "puppet"):
         face = CartoonFace(style, SIZE)
         for faps in sequence:
             fresh = pygame.surfarray.array3d(CartoonFace(style, SIZE).render_frame(faps))
             np.testing.assert_array_equal(pygame.surfarray.array3d(face.render_frame(faps)), fresh)
+
+
+def test_cached_parts_are_drawn_again_where_something_else_changed_under_them():
+    """Eyes low and wide next to the cheek outline, brows and nose on them: puffed cheeks or an open jaw move the
+    outline under the cached eyes, and a blink changes the eyes under the cached brows and nose."""
+    style = dataclasses.replace(load_style("classic"), eye_spacing=0.55, eye_half_width=0.2, eye_y=-0.02,
+                                brow_y=0.1, nose_y=-0.1)
+    face = CartoonFace(style, SIZE)
+    for faps in ({}, {39: 800, 40: 800}, {3: 900}, {}, {19: 600, 20: 600}, {}, {19: 600, 20: 600, 31: 100}):
+        fresh = pygame.surfarray.array3d(CartoonFace(style, SIZE).render_frame(faps))
+        np.testing.assert_array_equal(pygame.surfarray.array3d(face.render_frame(faps)), fresh)

@@ -20,6 +20,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from ventriloquist.device.cli import BLAS_THREAD_VARIABLES
+
 LIVE_SECONDS = 4.0
 FACE_FRAMES = 30
 FACE_SIZES = ((480, 320), (800, 480))
@@ -132,7 +134,10 @@ def count_instructions(workload: str, *args: object) -> int:
     """Instructions a child Python executes for WORKLOADS[workload](*args), counted by callgrind."""
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
            sys.executable, "-m", "ventriloquist.device.bench_cost", workload, json.dumps(args)]
-    env = {**os.environ, "PYTHONHASHSEED": "0", "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
+    # One BLAS thread unless the environment says otherwise, as the appliance runs (`cli.main`): idle BLAS threads
+    # spin, and what that adds varies from run to run (up to 0.7 M instructions a face frame seen).
+    env = {**dict.fromkeys(BLAS_THREAD_VARIABLES, "1"), **os.environ,
+           "PYTHONHASHSEED": "0", "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
     done = subprocess.run(cmd, capture_output=True, text=True, env=env)
     found = re.search(r"Collected : (\d+)", done.stderr)
     if done.returncode != 0 or found is None:

@@ -18,17 +18,20 @@ from ventriloquist.device.face.draw import (
     CIRCLE_SAMPLES,
     EDGE_REACH_PX,
     arc,
+    bounds,
     ellipse,
     fill,
     fill_below,
-    first_changed_row,
+    moved_edges,
     outline_fills,
     outlined,
+    reaches,
     spline,
     stroke,
     stroke_outline,
 )
 from ventriloquist.device.face.geometry import FaceGeometry, Pose, neutral_points
+from ventriloquist.device.face.still import Still
 from ventriloquist.device.face.style import DEFAULT_STYLE, FaceStyle, load_style
 
 FACE_EXTENT = (2.1, 2.36)
@@ -42,6 +45,12 @@ LOWER_TEETH_HEIGHT_MNS0 = 0.25
 TONGUE_ABOVE_TEETH_MNS0 = 0.06
 CUT_MARGIN_ROWS = 3
 """Rows outside the mouth's scratch surface where its cut polygons' far edges are put (`_cut_to_rows`)."""
+STILL_PARTS = {
+    "eyes": ("3.1", "3.2", "3.3", "3.4", "3.5", "3.6", "3.7", "3.8", "3.11", "3.12"),
+    "brows": ("4.1", "4.2", "4.3", "4.4", "4.5", "4.6"),
+    "nose": ("9.1", "9.2", "9.3", "9.15"),
+}
+"""The parts kept as pictures while they stay still (`Still`), with the feature points each is drawn from."""
 
 
 def _mix(a, b, t: float) -> tuple[int, int, int]:
@@ -95,21 +104,21 @@ class CartoonFace:
             self._layout(surface.get_size())
         pose = self.geometry.pose(faps)
         self._set_transform(pose)
-        s = self.style
-        p = pose.points
-        self._draw_back(surface, pose)
-        for side in (0, 1):
-            self._draw_eye(surface, pose, side)
-        for cheek in ("5.3", "5.4"):
-            if s.blush_alpha:
-                self._blit_centred(surface, self._blush, self._px(p[cheek][None])[0])
-        for inner, mid, outer in (("4.1", "4.3", "4.5"), ("4.2", "4.4", "4.6")):
-            brow = spline(np.stack([p[inner], p[mid], p[outer]]))
-            stroke(surface, s.brow, self._px(brow), s.brow_thickness * self.scale, taper=0.75)
-        up = np.array([0.0, 0.05])
-        nose = spline(np.stack([p["9.2"] + up, p["9.2"], p["9.15"] + p["9.3"] - self.geometry.neutral["9.3"],
-                                p["9.1"], p["9.1"] + up]))
-        stroke(surface, s.outline, self._px(nose), self.line_px * 0.9, taper=0.9)
+        moved = self._draw_back(surface, pose)
+        drawn: list[pygame.Rect] = []
+
+        def under(rect: pygame.Rect) -> bool:
+            """Whether more than the head at rest lies under `rect`: an edge of the head that moved, a part drawn."""
+            return reaches(moved, rect) or rect.collidelist(drawn) >= 0
+
+        still, p = self._still, pose.points
+        drawn.append(still["eyes"].draw(surface, self._still_key(pose, "eyes", *pose.gaze, pose.pupil_scale), under,
+                                        lambda: bounds([self._draw_eye(surface, pose, side) for side in (0, 1)])))
+        if self.style.blush_alpha:
+            drawn += [self._blit_centred(surface, self._blush, self._px(p[cheek][None])[0]) for cheek in ("5.3", "5.4")]
+        drawn.append(still["brows"].draw(surface, self._still_key(pose, "brows"), under,
+                                         lambda: self._draw_brows(surface, p)))
+        still["nose"].draw(surface, self._still_key(pose, "nose"), under, lambda: self._draw_nose(surface, p))
         self._draw_mouth(surface, pose)
 
     # -- transform ---------------------------------------------------------------------------
@@ -129,17 +138,18 @@ class CartoonFace:
         return pts @ linear + offset
 
     @staticmethod
-    def _blit_centred(surface: pygame.Surface, sprite: pygame.Surface, at: np.ndarray) -> None:
-        surface.blit(sprite, sprite.get_rect(center=(int(at[0]), int(at[1]))))
+    def _blit_centred(surface: pygame.Surface, sprite: pygame.Surface, at: np.ndarray) -> pygame.Rect:
+        return surface.blit(sprite, sprite.get_rect(center=(int(at[0]), int(at[1]))))
 
     # -- parts ---------------------------------------------------------------------------------
-    def _draw_back(self, surface: pygame.Surface, pose: Pose) -> None:
+    def _draw_back(self, surface: pygame.Surface, pose: Pose) -> np.ndarray:
         """Background, ears, head and hair: a cached picture, drawn again only from the first row the head changed.
 
         They change only when the head turns (the cache is rebuilt then) and where the jaw or the cheeks
         move the head outline. Rows above the first edge that moved are copied from the picture; rows below
         get background and ears from a second picture, then the parts of the head and hair outlines that
-        reach them (`fill_below`), so every pixel comes out as if the whole face were drawn.
+        reach them (`fill_below`), so every pixel comes out as if the whole face were drawn. Returns the boxes
+        round the head's edges that moved (`moved_edges`): elsewhere the head is as at rest.
         """
         p = pose.points
         key = b"".join(a.tobytes() for a in (self._matrices[1][0], p["10.1"], p["10.2"]))
@@ -147,9 +157,10 @@ class CartoonFace:
             self._build_back(pose)
             self._back_key = key
         head = self._head_fills(p)
-        first = min(first_changed_row(new, old) for (_, new), (_, old) in zip(head, self._rest_head, strict=True))
+        moved = np.concatenate([moved_edges(new, old) for (_, new), (_, old) in zip(head, self._rest_head,
+                                                                                     strict=True)])
         width, height = self.size
-        top = int(min(max(first, 0), height))
+        top = min(max(math.floor(moved[:, 1].min()), 0), height) if len(moved) else height
         if top < height:  # from a few rows higher: a line clipped by pygame comes out changed along the clip's edge
             start = max(top - int(EDGE_REACH_PX), 0)
             rows = pygame.Rect(0, start, width, height - start)
@@ -160,6 +171,7 @@ class CartoonFace:
                 fill_below(surface, color, shape, start)
             surface.set_clip(clip)
         surface.blit(self._back, (0, 0), (0, 0, width, top))
+        return moved
 
     def _build_back(self, pose: Pose) -> None:
         """The cached pictures: background and ears (`_under`), then with the head at rest and the hair (`_back`)."""
@@ -175,6 +187,8 @@ class CartoonFace:
         self._rest_head = self._head_fills(self.geometry.neutral)
         self._hair_fills = self._hair()
         self._back = self._under.copy()
+        self._still = {name: Still() for name in STILL_PARTS}
+        """Pictures of the parts over the head (made again with the head, which lies under them)."""
         for color, shape in self._rest_head + self._hair_fills:
             fill(self._back, color, shape)
 
@@ -207,15 +221,19 @@ class CartoonFace:
             return [(s.hair, stroke_outline(self._px(t, outline=True), self.line_px * 2.2, taper=0.8)) for t in tufts]
         return []
 
-    def _draw_eye(self, surface: pygame.Surface, pose: Pose, side: int) -> None:
-        """One eye: every shape's points gathered in face units and mapped to pixels by one transform."""
+    def _still_key(self, pose: Pose, part: str, *more: object) -> bytes:
+        """What a part of STILL_PARTS is drawn from: the features' transform, its points, and `more`."""
+        p = pose.points
+        return np.concatenate([self._matrices[0][0].ravel(), *(p[k] for k in STILL_PARTS[part]), *more]).tobytes()
+
+    def _draw_eye(self, surface: pygame.Surface, pose: Pose, side: int) -> pygame.Rect:
+        """One eye (every shape's points mapped to pixels by one transform); the rectangle of the pixels it drew."""
         s, p = self.style, pose.points
         top, bottom, centre = p[f"3.{1 + side}"], p[f"3.{3 + side}"], p[f"3.{5 + side}"]
         outer, inner = p[f"3.{7 + side}"], p[f"3.{11 + side}"]
         gap_px = (top[1] - bottom[1]) * self.scale
         if gap_px < 1.0:
-            stroke(surface, s.outline, self._px(arc(inner, top, outer)), self.line_px * 1.5, taper=0.6)
-            return
+            return stroke(surface, s.outline, self._px(arc(inner, top, outer)), self.line_px * 1.5, taper=0.6)
         iris_r = s.iris_ratio * s.eye_opening / 2
         iris_c = centre + pose.gaze[side]
         pupil_r = iris_r * 0.45 * max(0.2, pose.pupil_scale[side])
@@ -230,14 +248,25 @@ class CartoonFace:
         ]))
         a = ARC_SAMPLES
         upper, lower, e = q[:a], q[a : 2 * a], 2 * a + 4
-        fill(surface, s.eye_white, q[: 2 * a])
-        fill(surface, s.iris, q[e : e + n])
-        fill(surface, s.pupil, q[e + n : e + 2 * n])
-        fill(surface, s.eye_white, q[e + 2 * n : e + 3 * n])
-        fill(surface, s.skin, np.concatenate([upper, q[e - 4 : e - 2]]))
-        fill(surface, s.skin, np.concatenate([lower, q[e - 2 : e]]))
-        stroke(surface, s.outline, lower, self.line_px * 0.6, taper=0.9)
-        stroke(surface, s.outline, upper, self.line_px * 1.5, taper=0.6)
+        drawn = [fill(surface, s.eye_white, q[: 2 * a]), fill(surface, s.iris, q[e : e + n]),
+                 fill(surface, s.pupil, q[e + n : e + 2 * n]), fill(surface, s.eye_white, q[e + 2 * n : e + 3 * n]),
+                 fill(surface, s.skin, np.concatenate([upper, q[e - 4 : e - 2]])),
+                 fill(surface, s.skin, np.concatenate([lower, q[e - 2 : e]])),
+                 stroke(surface, s.outline, lower, self.line_px * 0.6, taper=0.9),
+                 stroke(surface, s.outline, upper, self.line_px * 1.5, taper=0.6)]
+        return bounds(drawn)
+
+    def _draw_brows(self, surface: pygame.Surface, p: dict[str, np.ndarray]) -> pygame.Rect:
+        s = self.style
+        return bounds([stroke(surface, s.brow, self._px(spline(np.stack([p[inner], p[mid], p[outer]]))),
+                              s.brow_thickness * self.scale, taper=0.75)
+                       for inner, mid, outer in (("4.1", "4.3", "4.5"), ("4.2", "4.4", "4.6"))])
+
+    def _draw_nose(self, surface: pygame.Surface, p: dict[str, np.ndarray]) -> pygame.Rect:
+        up = np.array([0.0, 0.05])
+        nose = spline(np.stack([p["9.2"] + up, p["9.2"], p["9.15"] + p["9.3"] - self.geometry.neutral["9.3"],
+                                p["9.1"], p["9.1"] + up]))
+        return stroke(surface, self.style.outline, self._px(nose), self.line_px * 0.9, taper=0.9)
 
     def _draw_mouth(self, surface: pygame.Surface, pose: Pose) -> None:
         s, p = self.style, pose.points

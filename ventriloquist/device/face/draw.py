@@ -8,7 +8,6 @@ without supersampling.
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 import pygame
@@ -88,13 +87,12 @@ def offset_closed(pts: np.ndarray, distance: float) -> np.ndarray:
     return pts + sign * distance * _normals(pts, closed=True)
 
 
-def fill(surface: pygame.Surface, color, pts: np.ndarray) -> None:
-    """A filled polygon with an anti-aliased edge (pixel coordinates)."""
+def fill(surface: pygame.Surface, color, pts: np.ndarray) -> pygame.Rect:
+    """A filled polygon with an anti-aliased edge (pixel coordinates); the rectangle of the pixels it drew."""
     if len(pts) < 3:
-        return
+        return pygame.Rect(0, 0, 0, 0)
     outline = pts.tolist()
-    pygame.draw.polygon(surface, color, outline)
-    pygame.draw.aalines(surface, color, True, outline)
+    return pygame.draw.polygon(surface, color, outline).union(pygame.draw.aalines(surface, color, True, outline))
 
 
 def outlined(surface: pygame.Surface, color, line_color, pts: np.ndarray, width_px: float) -> None:
@@ -124,17 +122,29 @@ def fill_below(surface: pygame.Surface, color, pts: np.ndarray, top_px: int) -> 
 
 
 def _shifted(flags: np.ndarray, by: int) -> np.ndarray:
-    """np.roll of a 1-D array, without its general-purpose overhead."""
+    """np.roll along the first axis, without its general-purpose overhead."""
     return np.concatenate([flags[-by:], flags[:-by]])
 
 
-def first_changed_row(new: np.ndarray, old: np.ndarray) -> float:
-    """The first pixel row where closed polygon `new` may come out unlike `old` (same vertex count); inf if equal."""
+def bounds(rects: list[pygame.Rect]) -> pygame.Rect:
+    """The rectangle round the non-empty ones of `rects` (what the draw calls here return); empty if none."""
+    drawn = [r for r in rects if r]
+    return drawn[0].unionall(drawn[1:]) if drawn else pygame.Rect(0, 0, 0, 0)
+
+
+def moved_edges(new: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """(k, 4) boxes x0, y0, x1, y1 round every edge of closed polygon `new` that moved from `old` (same vertex
+    count), in both places, widened by EDGE_REACH_PX: outside them `new` comes out as `old` did."""
     moved = np.any(new != old, axis=1)
-    if not moved.any():
-        return math.inf
-    ends = moved | _shifted(moved, 1) | _shifted(moved, -1)  # both ends of every edge that moved
-    return math.floor(min(new[ends, 1].min(), old[ends, 1].min()) - EDGE_REACH_PX)
+    edges = moved | _shifted(moved, -1)  # edge i runs from vertex i to vertex i + 1
+    ends = [pts[edges] for pts in (new, old)] + [_shifted(pts, -1)[edges] for pts in (new, old)]
+    return np.hstack([np.minimum.reduce(ends) - EDGE_REACH_PX, np.maximum.reduce(ends) + EDGE_REACH_PX])
+
+
+def reaches(boxes: np.ndarray, rect: pygame.Rect) -> bool:
+    """Whether any of the boxes (`moved_edges`) reaches a pixel of `rect`."""
+    x0, y0, x1, y1 = boxes.T
+    return bool(np.any((x0 < rect.right) & (x1 >= rect.left) & (y0 < rect.bottom) & (y1 >= rect.top)))
 
 
 @functools.cache
@@ -143,12 +153,12 @@ def _ends(n: int) -> np.ndarray:
     return (2 * np.linspace(0.0, 1.0, n) - 1) ** 4
 
 
-def stroke(surface: pygame.Surface, color, pts: np.ndarray, width_px: float, taper: float = 0.7) -> None:
-    """A brush stroke along the open curve `pts`, `width_px` wide in the middle, thinner at the ends.
+def stroke(surface: pygame.Surface, color, pts: np.ndarray, width_px: float, taper: float = 0.7) -> pygame.Rect:
+    """A brush stroke along the open curve `pts`, `width_px` wide in the middle, thinner at the ends (`fill`).
 
     `taper` 0 keeps the width to the ends; 1 brings the ends to a point.
     """
-    fill(surface, color, stroke_outline(pts, width_px, taper))
+    return fill(surface, color, stroke_outline(pts, width_px, taper))
 
 
 def stroke_outline(pts: np.ndarray, width_px: float, taper: float = 0.7) -> np.ndarray:
