@@ -171,7 +171,7 @@ def model_card(bundle, evaluation: dict | None, wall_s: float | None) -> str:
         "",
         "## Reproduce",
         "```",
-        *_reproduce(p),
+        *_reproduce(p, bundle.name),
         "```",
         "",
         "## Credits and licence of the training data",
@@ -199,14 +199,16 @@ def model_card(bundle, evaluation: dict | None, wall_s: float | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _reproduce(p: dict) -> list[str]:
-    """`corpus prepare` per training corpus (from its recorded sources), then `train`."""
+def _reproduce(p: dict, name: str) -> list[str]:
+    """`corpus prepare` per training corpus (from its recorded sources), then `train` (naming the bundle when
+    its name is not the preset's default)."""
     sources = p.get("sources") or {}
     names = [f"CORPUS{i + 1}" for i in range(len(sources))] or ["CORPUS"]
     lines = [f"ventriloquist corpus prepare {' '.join(srcs)} --out {name}"
              for name, srcs in zip(names, sources.values(), strict=False) if srcs]
+    named = "" if name == f"ventriloquist-{p.get('preset')}" else f" --name {name}"
     lines.append(f"ventriloquist train {' '.join(names)} --out RUN --preset {p.get('preset')} "
-                 f"--seed {p.get('seed', 0)} --export BUNDLE")
+                 f"--seed {p.get('seed', 0)}{named} --export BUNDLE")
     return lines
 
 

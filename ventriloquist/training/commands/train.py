@@ -1,9 +1,10 @@
 """Train FAP patterns and a pattern net on a prepared corpus; optionally export, evaluate and write a bundle.
 
-Reproduce the shipped model (about 3 minutes on 2 cores, after `corpus prepare`):
-    ventriloquist corpus prepare grid:../shared/data/grid_s1 grid:../shared/data/grid_speakers \
-        ema:../shared/data/ema --out CORPUS
-    ventriloquist train CORPUS --out runs/default --export ventriloquist/device/default_bundle
+Reproduce the shipped model (about 15 minutes on 2 cores; the bundle's MODEL_CARD.md has every command):
+    ventriloquist corpus prepare grid:../shared/data/grid_s1 grid:../shared/data/grid_speakers ema:../shared/data/ema \\
+        --out CORPUS
+    ventriloquist corpus prepare video@train:../shared/data/talking_faces/train/PERSON ... --out PEOPLE
+    ventriloquist train CORPUS PEOPLE --out RUN --preset voices --name ventriloquist-voices-2 --export BUNDLE
 """
 
 from __future__ import annotations
