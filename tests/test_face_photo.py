@@ -91,6 +91,18 @@ def test_the_open_mouth_is_lit_like_the_photo(photo, tmp_path):
     assert max(dark.teeth) < max(bright.teeth) - 40 and max(dark.mouth) < max(bright.mouth)
 
 
+def test_a_black_and_white_photo_gets_a_grey_mouth_inside(photo, tmp_path):
+    """The style's pink tongue would be the only colour in a greyscale photo; a colour photo keeps it."""
+    rgb = pygame.surfarray.array3d(pygame.image.load(str(photo[0]))).astype(float)
+    grey = np.repeat((rgb @ [0.299, 0.587, 0.114])[..., None], 3, axis=2).round().astype(np.uint8)
+    pygame.image.save(pygame.surfarray.make_surface(grey), str(tmp_path / "grey.png"))
+    colour, bw = PhotoFace(*photo).style, PhotoFace(tmp_path / "grey.png", photo[1]).style
+    assert colour.tongue == load_style("classic").tongue
+    for part in (bw.tongue, bw.teeth, bw.mouth):
+        assert max(part) - min(part) <= 1, part
+    assert abs(sum(bw.tongue) / 3 - sum(colour.tongue) / 3) < 40  # as bright, only without colour
+
+
 def test_a_large_jaw_drop_leaves_no_stripes(photo):
     """Triangles that fold over under a large jaw drop lie under their neighbours, not across them as lines
     of stray pixels (which stand out from their 3x3 neighbourhood): 22 more than neutral here, 60 when

@@ -53,6 +53,12 @@ MOVED_PX = 0.25
 """A triangle whose corners all moved less than this is left as the photo is: the error is under a quarter pixel."""
 
 
+def _saturation(rgb) -> float:
+    """HSV saturation of a colour, 0 (grey) to 1."""
+    top = max(rgb)
+    return float((top - min(rgb)) / top) if top else 0.0
+
+
 def load_points(path: str | Path) -> dict[str, tuple[float, float]]:
     """Neutral feature points of a photo (image pixels, y down) from JSON; missing mid-lip points filled."""
     try:
@@ -124,18 +130,21 @@ class PhotoFace:
         self._index.set_palette([(i, i, i) for i in range(256)])
 
     def _lit_like_the_photo(self, style: FaceStyle, px: dict[str, np.ndarray]) -> FaceStyle:
-        """The style's teeth and tongue shaded as the photo's lips are lit, and a cavity of the lips' colour:
-        the cartoon's pure white teeth glow on a photo like a sticker."""
+        """The style's teeth and tongue shaded as the photo's lips are lit and as colourful as they are, and a
+        cavity of the lips' colour: the cartoon's pure white teeth glow on a photo like a sticker, and its pink
+        tongue in a black-and-white photo."""
         w, h = self.size
         xy = np.array([(px[a] + px[b]) / 2 for a, b in LIP_SAMPLES]).round().astype(int)
         lip = np.median(self._rgb[np.clip(xy[:, 0], 0, w - 1), np.clip(xy[:, 1], 0, h - 1)], axis=0)
         shade = min(1.0, (max(lip) / max(style.lip)) ** 0.5)  # half-way to the lips: teeth stay the brightest
+        colour = min(1.0, _saturation(lip) / max(_saturation(style.lip), 1e-6))
 
-        def scaled(colour, gain: float) -> tuple[int, int, int]:
-            r, g, b = (int(round(c * gain)) for c in colour)
+        def scaled(rgb, gain: float, saturation: float = 1.0) -> tuple[int, int, int]:
+            grey = float(np.mean(rgb))
+            r, g, b = (int(round((grey + saturation * (c - grey)) * gain)) for c in rgb)
             return r, g, b
 
-        return replace(style, teeth=scaled(style.teeth, shade), tongue=scaled(style.tongue, shade),
+        return replace(style, teeth=scaled(style.teeth, shade, colour), tongue=scaled(style.tongue, shade, colour),
                        mouth=scaled(lip, CAVITY_OF_LIP))
 
     def render_frame(self, faps: dict[int, float]) -> pygame.Surface:
