@@ -89,6 +89,11 @@ def fap_check(bundle, scorer, inputs: np.ndarray, targets: np.ndarray) -> dict:
     }
 
 
+def default_name(preset: str) -> str:
+    """A bundle's name when `train --name` does not give one."""
+    return f"ventriloquist-{preset}"
+
+
 def bundle_from_run(run_dir, name: str | None = None):
     """(Bundle in memory, quantisation check) from a training run folder: int8 conversion + check."""
     from pathlib import Path
@@ -122,7 +127,7 @@ def bundle_from_run(run_dir, name: str | None = None):
         "model_bytes": len(model_bytes),
     }
     bundle = Bundle(
-        name=name or f"ventriloquist-{run['preset']['name']}",
+        name=name or default_name(run["preset"]["name"]),
         features=run["frontend"],
         norm_mean=np.asarray(run["norm_mean"], np.float32),
         norm_std=np.asarray(run["norm_std"], np.float32),
@@ -206,7 +211,7 @@ def _reproduce(p: dict, name: str) -> list[str]:
     names = [f"CORPUS{i + 1}" for i in range(len(sources))] or ["CORPUS"]
     lines = [f"ventriloquist corpus prepare {' '.join(srcs)} --out {name}"
              for name, srcs in zip(names, sources.values(), strict=False) if srcs]
-    named = "" if name == f"ventriloquist-{p.get('preset')}" else f" --name {name}"
+    named = "" if name == default_name(str(p.get("preset"))) else f" --name {name}"
     lines.append(f"ventriloquist train {' '.join(names)} --out RUN --preset {p.get('preset')} "
                  f"--seed {p.get('seed', 0)}{named} --export BUNDLE")
     return lines
