@@ -56,15 +56,33 @@ def test_goals_compare_with_the_baseline_and_the_thresholds():
 
 
 def test_best_lag_finds_a_shifted_prediction():
-    from ventriloquist.training.evaluate import EVAL_RATE_HZ, best_lag
+    from ventriloquist.training.corpus.sync import lag_curve
+    from ventriloquist.training.evaluate import EVAL_RATE_HZ, MAX_LAG_STEPS, lag_peak
 
     rng = np.random.default_rng(0)
     reference = np.convolve(rng.normal(size=600), np.ones(8) / 8, mode="same")
     late = np.roll(reference, 12)  # the prediction comes 120 ms late
-    r, lag_s = best_lag(late, reference)
+    r, lag_s = lag_peak(lag_curve(late, reference, MAX_LAG_STEPS))
     assert r > 0.99 and lag_s == 12 / EVAL_RATE_HZ
-    r_far, _ = best_lag(np.roll(reference, 40), reference)  # 400 ms: beyond the search
+    r_far, _ = lag_peak(lag_curve(np.roll(reference, 40), reference, MAX_LAG_STEPS))  # 400 ms: beyond the search
     assert r_far < 0.5
+
+
+def test_the_common_lag_is_the_one_that_suits_the_clips_together():
+    """Each clip alone peaks where its noise puts it; the group's timing is the peak of their mean curve."""
+    from ventriloquist.training.corpus.sync import lag_curve
+    from ventriloquist.training.evaluate import EVAL_RATE_HZ, MAX_LAG_STEPS, _common_lag
+
+    rng = np.random.default_rng(1)
+    curves = []
+    for _ in range(8):
+        reference = np.convolve(rng.normal(size=400), np.ones(10) / 10, mode="same")
+        late = np.roll(reference, 3) + rng.normal(scale=0.3, size=400)  # 30 ms late, and noisy
+        curves.append(lag_curve(late, reference, MAX_LAG_STEPS))
+    common = _common_lag(curves)
+    assert common["lag_s"] == 3 / EVAL_RATE_HZ
+    assert common["r"] == pytest.approx(np.mean([c[MAX_LAG_STEPS + 3] for c in curves]))
+    assert _common_lag([np.full(2 * MAX_LAG_STEPS + 1, np.nan)]) == {"r": None, "lag_s": 0.0}
 
 
 @pytest.mark.slow  # the face tracker on real video
@@ -87,6 +105,8 @@ def test_dev_set_is_scored_per_person_with_a_picture(tmp_path, tiny_bundle_obj):
     assert dev["model"]["utterances"] == 2 and set(dev["model"]["opening_r_by_speaker"]) == set(people)
     for who in ("model", "loudness_baseline"):
         assert dev[who]["opening_r_best_lag_mean"] >= dev[who]["opening_r_mean"]  # lag 0 is among those searched
+        common = dev[who]["opening_r_common_lag"]  # one lag for both clips: between lag 0 and each clip's own best
+        assert dev[who]["opening_r_mean"] <= common["r"] <= dev[who]["opening_r_best_lag_mean"]
     report = (tmp_path / "report" / "report.md").read_text()
     assert "Dev set per person" in report and "| vox_pcavs_P00067 |" in report
     assert (tmp_path / "report" / "dev_lips.png").stat().st_size > 10_000

@@ -239,21 +239,29 @@ def _closure(m: dict) -> str:
     return f"{_fmt(m['bilabial_closed'])} | {_fmt(m['false_closure'])} | {_fmt(m['closure_contrast'])}"
 
 
+def _common(m: dict) -> str:
+    """r at the group's common lag, with the lag (+: the prediction comes late); older results lack it."""
+    c = m.get("opening_r_common_lag")
+    return "–" if not c or c["r"] is None else f"{c['r']:.3f} ({c['lag_s'] * 1000:+.0f} ms)"
+
+
 def results_markdown(results: dict) -> str:
     """One table per bundle: groups x (eq. 1, r, bilabial closure, false closure) for model and baseline."""
     out = []
     for name, res in results.items():
         out += [f"### {name}", "", "| group | n | who | eq. (1) FAPU² | eq. (1) mouth | mean lip-opening r "
-                "| r at best lag (±200 ms) | bilabials closed | false closures | contrast |",
-                "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+                "| r at best lag (±200 ms) | r at the group's best common lag | bilabials closed | false closures "
+                "| contrast |",
+                "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for group, d in res["groups"].items():
             for who in ("model", "loudness_baseline"):
                 m = d[who]
                 eq1 = f"{_fmt(m['eq1_error'])} | {_fmt(m['eq1_error_mouth'])}"
                 out.append(f"| {group} | {m['utterances']} | {who} | {eq1} | "
-                           f"{_fmt(m['opening_r_mean'])} | {_fmt(m['opening_r_best_lag_mean'])} | {_closure(m)} |")
+                           f"{_fmt(m['opening_r_mean'])} | {_fmt(m['opening_r_best_lag_mean'])} | {_common(m)} | "
+                           f"{_closure(m)} |")
             ref = d["reference"]
-            out.append(f"| {group} | | reference track | | | | | {_closure(ref)} |")
+            out.append(f"| {group} | | reference track | | | | | | {_closure(ref)} |")
         dev = res["groups"].get("dev")
         if dev:
             out += ["", "Dev set per person (mean lip-opening r over the person's clips, lag 0):", "",
