@@ -179,6 +179,18 @@ def test_cli_reports_a_bad_source_in_one_line(tmp_path, capsys):
     assert err.startswith("ventriloquist: error:") and "nothing-here" in err and "\n" not in err
 
 
+def test_a_sync_bundle_that_cannot_be_trusted_stops_the_run_before_the_corpus_is_made(tmp_path, capsys):
+    from ventriloquist.device.cli import main
+
+    (tmp_path / "clips").mkdir()
+    args = ["corpus", "prepare", str(tmp_path / "clips"), "--out", str(tmp_path / "out"),
+            "--sync-bundle", str(tmp_path / "no-bundle")]  # fmt: skip
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ventriloquist: error:") and "no-bundle" in err and "\n" not in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_missing_tracker_venv_says_how_to_build_it(monkeypatch, tmp_path):
     from ventriloquist.training.corpus.tracker import TRACK_VENV_ENV, track_python
 
@@ -242,6 +254,29 @@ def test_a_late_soundtrack_is_found_and_corrected(corpus):
     assert times_s[0] == pytest.approx(late.extra["av_offset_s"])  # the mouth track moved onto the audio clock
     in_sync = [entries[f"grid/s1/{clip}"].extra for clip in GRID_CLIPS]
     assert all(row["av_offset_s"] == 0.0 for row in in_sync)
+
+
+def test_a_bundle_can_stand_in_for_the_speech_band_to_find_an_offset(corpus, tmp_path):
+    """The same tracked clips, synced by the shipped bundle's predicted lips: the late soundtrack is found just as
+    well, the in-sync GRID clips stay where they are, and each row says what synced it."""
+    import shutil
+
+    from ventriloquist.device.bundle import SHIPPED_BUNDLE
+    from ventriloquist.training.corpus.manifest import MANIFEST, load_manifest
+    from ventriloquist.training.corpus.prepare import PrepareSettings, prepare
+
+    out = tmp_path / "synced"
+    shutil.copytree(corpus["root"], out)  # landmarks and audio are reused; FAP tracks and offsets are made anew
+    (out / MANIFEST).unlink()
+    shutil.rmtree(out / "faps")
+    grid, shifted = corpus["sources"][0], corpus["sources"][-1]
+    prepare([grid, shifted], PrepareSettings(out=out, jobs=1, sync_bundle=SHIPPED_BUNDLE))
+    entries = {e.id: e for e in load_manifest(out)}
+    late = entries["video/shifted/late_audio"].extra
+    assert late["av_sync_credible"] and late["av_offset_s"] == pytest.approx(LATE_AUDIO_MS / 1000, abs=0.03)
+    assert late["av_sync_by"] == f"bundle {SHIPPED_BUNDLE}"
+    assert all(entries[f"grid/s1/{clip}"].extra["av_offset_s"] == 0.0 for clip in GRID_CLIPS)
+    assert _entries(corpus)["video/shifted/late_audio"].extra["av_sync_by"] == "speech band"
 
 
 def test_frame_times_are_the_videos_own_timestamps(corpus):

@@ -44,6 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     prep.add_argument("--speaker", help="speaker name for plain video sources (default: the folder name)")
     prep.add_argument("--licence", help="licence to record for plain video sources")
     prep.add_argument("--min-face-found", type=float, default=0.5, help="skip clips with a face in fewer frames")
+    prep.add_argument("--sync-bundle", type=Path, metavar="BUNDLE",
+                      help="find each clip's audio offset from this bundle's predicted lips instead of the speech "
+                           "band's loudness: stronger on other people's speech; for training clips, never an "
+                           "evaluation set")  # fmt: skip
     prep.add_argument("--plot", metavar="CLIP", action="append", default=[],
                       help="also write DIR/plots/CLIP.png for this clip id (repeatable)")  # fmt: skip
     rep = actions.add_parser("report", help="per-clip table (DIR/report.tsv) and PNGs of chosen clips")
@@ -62,6 +66,7 @@ def _plots(root: Path, clips: list[str], png: Path | None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the chosen corpus action; expected failures raise VentriloquistError."""
+    from ventriloquist.device.bundle import load_bundle
     from ventriloquist.device.errors import VentriloquistError
     from ventriloquist.device.outputs import make_output_folder
     from ventriloquist.training.corpus.report import write_report
@@ -75,10 +80,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise VentriloquistError(f"--jobs must be at least 1, not {args.jobs}")
+    if args.sync_bundle:
+        load_bundle(args.sync_bundle)  # a bundle that cannot be trusted stops the run before anything is written
     make_output_folder(args.out, "--out")
     settings = PrepareSettings(
         out=args.out, jobs=args.jobs, engine=args.engine, min_face_found=args.min_face_found,
-        speaker=args.speaker, licence=args.licence or USER_LICENCE,
+        speaker=args.speaker, licence=args.licence or USER_LICENCE, sync_bundle=args.sync_bundle,
     )  # fmt: skip
     summary = prepare(args.sources, settings)
     for clip, reason in sorted(summary.skipped.items()):

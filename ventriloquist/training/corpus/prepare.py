@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from ventriloquist.device.bundle import load_bundle
 from ventriloquist.device.errors import VentriloquistError
 from ventriloquist.device.fap import ANIMATION_SUBSET, Fapu
 from ventriloquist.training.corpus import manifest as mf
@@ -30,7 +31,7 @@ from ventriloquist.training.corpus.landmarks_to_fap import (
     faps_from_landmarks,
     to_mpeg4_axes,
 )
-from ventriloquist.training.corpus.sync import estimate_offset
+from ventriloquist.training.corpus.sync import SpeechSignal, bundle_opening, estimate_offset, speech_envelope
 from ventriloquist.training.corpus.tracker import run_tracker, track_python
 from ventriloquist.training.corpus.videos import SPLIT_RULE, USER_LICENCE, Clip, extract_audio, find_videos, probe_video
 
@@ -62,6 +63,9 @@ class PrepareSettings:
     """Speaker name for plain video sources (default: the folder name)."""
     licence: str = USER_LICENCE
     """Licence recorded for plain video sources."""
+    sync_bundle: Path | None = None
+    """Match each clip's mouth against this bundle's predicted lip opening, not the speech band's loudness,
+    to find its audio offset (sync.bundle_opening): for training clips only, never an evaluation set."""
 
 
 @dataclass
@@ -173,7 +177,7 @@ def _no_face(face_found: float, settings: PrepareSettings) -> str:
     return f"a face in only {100 * face_found:.0f}% of frames (need {100 * settings.min_face_found:.0f}%)"
 
 
-def _write_clip(clip: Clip, neutral: Neutral, root: Path, settings: PrepareSettings) -> dict:
+def _write_clip(clip: Clip, neutral: Neutral, root: Path, settings: PrepareSettings, speech: SpeechSignal) -> dict:
     """The FAP track of one tracked clip, written; returns its manifest row (or raises for a bad clip)."""
     paths = mf.entry_paths(clip.id)
     shapes, fps, times_s = _load_landmarks(root / paths["landmarks"])
@@ -185,7 +189,7 @@ def _write_clip(clip: Clip, neutral: Neutral, root: Path, settings: PrepareSetti
         raise VentriloquistError(_no_face(face_found, settings))
     samples, rate_hz = mf.read_wav(root / paths["audio"])
     opening = -(track.values[:, track.faps.index(4)] + track.values[:, track.faps.index(5)])
-    sync = estimate_offset(samples, rate_hz, np.where(track.mask, opening, np.nan), times_s)
+    sync = estimate_offset(samples, rate_hz, np.where(track.mask, opening, np.nan), times_s, speech)
     times_s = times_s + sync.offset_s  # the mouth track on the audio's clock
     mf.save_npz(root / paths["faps"], values=track.values, mask=track.mask, times_s=times_s,
                 faps=np.array(track.faps, np.int32), fapu=np.array(list(neutral.fapu.as_dict().values())),
@@ -196,8 +200,12 @@ def _write_clip(clip: Clip, neutral: Neutral, root: Path, settings: PrepareSetti
         "audio": paths["audio"], "faps": paths["faps"], "landmarks": paths["landmarks"], "video": str(clip.video),
         "fps": fps, "n_frames": len(shapes), "face_found": round(face_found, 4),
         "duration_s": round(len(samples) / rate_hz, 4), "words": [list(w) for w in clip.words], "phones": [],
-        "ema": None, **sync.as_row(),
+        "ema": None, **sync.as_row(), "av_sync_by": _sync_by(settings),
     }  # fmt: skip
+
+
+def _sync_by(settings: PrepareSettings) -> str:
+    return f"bundle {settings.sync_bundle}" if settings.sync_bundle else "speech band"
 
 
 def _write_ema(path: Path, root: Path) -> dict:
@@ -242,6 +250,7 @@ def prepare(sources: list[str], settings: PrepareSettings) -> Summary:
     """Prepare (or resume) a corpus in settings.out from the named sources."""
     started = time.monotonic()
     check_engine(settings.engine)
+    speech = bundle_opening(load_bundle(settings.sync_bundle)) if settings.sync_bundle else speech_envelope
     root = Path(settings.out)
     root.mkdir(parents=True, exist_ok=True)
     clips, ema_files = [], []
@@ -282,7 +291,7 @@ def prepare(sources: list[str], settings: PrepareSettings) -> Summary:
     _write_info(root, settings, sources, neutrals)
     for clip in tqdm([c for c in tracked if c.speaker in neutrals], desc="faps", unit="clip"):
         try:
-            mf.append_manifest(root, _write_clip(clip, neutrals[clip.speaker], root, settings))
+            mf.append_manifest(root, _write_clip(clip, neutrals[clip.speaker], root, settings, speech))
             summary.added.append(clip.id)
         except (VentriloquistError, OSError, ValueError) as e:
             summary.skipped[clip.id] = str(e)
