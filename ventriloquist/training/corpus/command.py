@@ -45,9 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     prep.add_argument("--licence", help="licence to record for plain video sources")
     prep.add_argument("--min-face-found", type=float, default=0.5, help="skip clips with a face in fewer frames")
     prep.add_argument("--sync-bundle", type=Path, metavar="BUNDLE",
-                      help="find each clip's audio offset from this bundle's predicted lips instead of the speech "
-                           "band's loudness: stronger on other people's speech; for training clips, never an "
-                           "evaluation set")  # fmt: skip
+                      help="find each training clip's audio offset from this bundle's predicted lips instead of the "
+                           "speech band's loudness (stronger on other people's speech); held-out and eval clips "
+                           "keep the speech band")  # fmt: skip
     prep.add_argument("--plot", metavar="CLIP", action="append", default=[],
                       help="also write DIR/plots/CLIP.png for this clip id (repeatable)")  # fmt: skip
     rep = actions.add_parser("report", help="per-clip table (DIR/report.tsv) and PNGs of chosen clips")

@@ -64,8 +64,9 @@ class PrepareSettings:
     licence: str = USER_LICENCE
     """Licence recorded for plain video sources."""
     sync_bundle: Path | None = None
-    """Match each clip's mouth against this bundle's predicted lip opening, not the speech band's loudness,
-    to find its audio offset (sync.bundle_opening): for training clips only, never an evaluation set."""
+    """Match each training-split clip's mouth against this bundle's predicted lip opening, not the speech band's
+    loudness, to find its audio offset (sync.bundle_opening); held-out and eval clips keep the speech band, so a
+    bundle never picks the offsets of the clips that score it."""
 
 
 @dataclass
@@ -189,7 +190,9 @@ def _write_clip(clip: Clip, neutral: Neutral, root: Path, settings: PrepareSetti
         raise VentriloquistError(_no_face(face_found, settings))
     samples, rate_hz = mf.read_wav(root / paths["audio"])
     opening = -(track.values[:, track.faps.index(4)] + track.values[:, track.faps.index(5)])
-    sync = estimate_offset(samples, rate_hz, np.where(track.mask, opening, np.nan), times_s, speech)
+    by_bundle = settings.sync_bundle is not None and clip.split == "train"  # a bundle never syncs what scores it
+    sync = estimate_offset(samples, rate_hz, np.where(track.mask, opening, np.nan), times_s,
+                           speech if by_bundle else speech_envelope)  # fmt: skip
     times_s = times_s + sync.offset_s  # the mouth track on the audio's clock
     mf.save_npz(root / paths["faps"], values=track.values, mask=track.mask, times_s=times_s,
                 faps=np.array(track.faps, np.int32), fapu=np.array(list(neutral.fapu.as_dict().values())),
@@ -200,12 +203,8 @@ def _write_clip(clip: Clip, neutral: Neutral, root: Path, settings: PrepareSetti
         "audio": paths["audio"], "faps": paths["faps"], "landmarks": paths["landmarks"], "video": str(clip.video),
         "fps": fps, "n_frames": len(shapes), "face_found": round(face_found, 4),
         "duration_s": round(len(samples) / rate_hz, 4), "words": [list(w) for w in clip.words], "phones": [],
-        "ema": None, **sync.as_row(), "av_sync_by": _sync_by(settings),
+        "ema": None, **sync.as_row(), "av_sync_by": f"bundle {settings.sync_bundle}" if by_bundle else "speech band",
     }  # fmt: skip
-
-
-def _sync_by(settings: PrepareSettings) -> str:
-    return f"bundle {settings.sync_bundle}" if settings.sync_bundle else "speech band"
 
 
 def _write_ema(path: Path, root: Path) -> dict:

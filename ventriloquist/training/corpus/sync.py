@@ -17,8 +17,8 @@ opening sees 40-140 ms on seven. So a bundle may stand in for the envelope (`bun
 sync clips for training. The same rule judges it, and is stricter for it: on the 118 held-out GRID s1
 clips (in sync, never trained on) an s1-only bundle's gain over lag 0 reaches 0.18 at the 99th
 percentile, against the envelope's 0.24. Its timing is the bundle's own, which sits within the
-dead zone (median best lag +10 ms on those clips). Never sync an evaluation set this way: a bundle
-would then find the offsets that suit itself.
+dead zone (median best lag +10 ms on those clips). `corpus prepare` syncs only training clips this
+way: on an evaluation clip a bundle would find the offset that suits itself.
 """
 
 from __future__ import annotations
