@@ -262,9 +262,10 @@ def test_a_bundle_can_stand_in_for_the_speech_band_to_find_an_offset(corpus, tmp
     speech band."""
     import shutil
 
-    from ventriloquist.device.bundle import SHIPPED_BUNDLE
+    from ventriloquist.device.bundle import SHIPPED_BUNDLE, load_bundle
     from ventriloquist.training.corpus.manifest import MANIFEST, load_manifest
     from ventriloquist.training.corpus.prepare import PrepareSettings, prepare
+    from ventriloquist.training.export import _reproduce, _synced_by
 
     out = tmp_path / "synced"
     shutil.copytree(corpus["root"], out)  # landmarks and audio are reused; FAP tracks and offsets are made anew
@@ -275,8 +276,12 @@ def test_a_bundle_can_stand_in_for_the_speech_band_to_find_an_offset(corpus, tmp
     entries = {e.id: e for e in load_manifest(out)}
     late = entries["video/shifted/late_audio"].extra
     assert late["av_sync_credible"] and late["av_offset_s"] == pytest.approx(LATE_AUDIO_MS / 1000, abs=0.03)
-    assert late["av_sync_by"] == f"bundle {SHIPPED_BUNDLE}"
+    assert late["av_sync_by"] == f"bundle {load_bundle(SHIPPED_BUNDLE).name}"
     assert all(entries[f"grid/s1/{clip}"].extra["av_offset_s"] == 0.0 for clip in GRID_CLIPS)
+    synced_by = _synced_by(out)  # what a model card's reproduce lines say of this corpus
+    assert synced_by == late["av_sync_by"]
+    lines = _reproduce({"preset": "voices", "sources": {str(out): [grid]}, "synced_by": {str(out): synced_by}}, "x")
+    assert lines[0] == f"# SYNC_BUNDLE: the {synced_by}" and lines[1].endswith("--sync-bundle SYNC_BUNDLE")
     (out / MANIFEST).unlink()
     prepare([f"video@eval:{shifted}"], PrepareSettings(out=out, jobs=1, sync_bundle=SHIPPED_BUNDLE))
     assert {e.extra["av_sync_by"] for e in load_manifest(out)} == {"speech band"}

@@ -115,6 +115,7 @@ def bundle_from_run(run_dir, name: str | None = None):
         "seed": run["preset"]["seed"],
         "trained_on": run["corpus"],
         "sources": {c: _corpus_sources(Path(c)) for c in run["corpus"]},
+        "synced_by": {c: by for c in run["corpus"] if (by := _synced_by(Path(c)))},
         "speakers": run["speakers"],
         "licences": run["licences"],
         "clips": {k: len(v) for k, v in run["clips"].items()},
@@ -147,6 +148,16 @@ def _corpus_sources(corpus: Path) -> list[str]:
     from ventriloquist.training.corpus.manifest import load_corpus_info
 
     return list(load_corpus_info(corpus).get("sources", [])) if corpus.is_dir() else []
+
+
+def _synced_by(corpus: Path) -> str | None:
+    """The bundle whose predicted lips synced the corpus's training clips (`corpus prepare --sync-bundle`), if any."""
+    from ventriloquist.training.corpus.manifest import load_manifest
+
+    if not corpus.is_dir():
+        return None
+    names = {e.extra.get("av_sync_by") for e in load_manifest(corpus)} - {None, "speech band"}
+    return ", ".join(sorted(str(n) for n in names)) or None
 
 
 GRID_CREDIT = ("GRID audio-visual corpus, CC BY 4.0 — Cooke, Barker, Cunningham, Shao (2006), "
@@ -205,12 +216,14 @@ def model_card(bundle, evaluation: dict | None, wall_s: float | None) -> str:
 
 
 def _reproduce(p: dict, name: str) -> list[str]:
-    """`corpus prepare` per training corpus (from its recorded sources), then `train` (naming the bundle when
-    its name is not the preset's default)."""
-    sources = p.get("sources") or {}
+    """`corpus prepare` per training corpus (from its recorded sources, synced by a bundle where it was), then
+    `train` (naming the bundle when its name is not the preset's default)."""
+    sources, synced_by = p.get("sources") or {}, p.get("synced_by") or {}
     names = [f"CORPUS{i + 1}" for i in range(len(sources))] or ["CORPUS"]
-    lines = [f"ventriloquist corpus prepare {' '.join(srcs)} --out {name}"
-             for name, srcs in zip(names, sources.values(), strict=False) if srcs]
+    lines = [f"# SYNC_BUNDLE: the {by}" for by in dict.fromkeys(synced_by.values())]
+    lines += [f"ventriloquist corpus prepare {' '.join(srcs)} --out {name}"
+              + (" --sync-bundle SYNC_BUNDLE" if corpus in synced_by else "")
+              for name, (corpus, srcs) in zip(names, sources.items(), strict=False) if srcs]
     named = "" if name == default_name(str(p.get("preset"))) else f" --name {name}"
     lines.append(f"ventriloquist train {' '.join(names)} --out RUN --preset {p.get('preset')} "
                  f"--seed {p.get('seed', 0)}{named} --export BUNDLE")

@@ -178,7 +178,8 @@ def _no_face(face_found: float, settings: PrepareSettings) -> str:
     return f"a face in only {100 * face_found:.0f}% of frames (need {100 * settings.min_face_found:.0f}%)"
 
 
-def _write_clip(clip: Clip, neutral: Neutral, root: Path, settings: PrepareSettings, speech: SpeechSignal) -> dict:
+def _write_clip(clip: Clip, neutral: Neutral, root: Path, settings: PrepareSettings,
+                sync_bundle: tuple[SpeechSignal, str] | None) -> dict:
     """The FAP track of one tracked clip, written; returns its manifest row (or raises for a bad clip)."""
     paths = mf.entry_paths(clip.id)
     shapes, fps, times_s = _load_landmarks(root / paths["landmarks"])
@@ -190,9 +191,9 @@ def _write_clip(clip: Clip, neutral: Neutral, root: Path, settings: PrepareSetti
         raise VentriloquistError(_no_face(face_found, settings))
     samples, rate_hz = mf.read_wav(root / paths["audio"])
     opening = -(track.values[:, track.faps.index(4)] + track.values[:, track.faps.index(5)])
-    by_bundle = settings.sync_bundle is not None and clip.split == "train"  # a bundle never syncs what scores it
-    sync = estimate_offset(samples, rate_hz, np.where(track.mask, opening, np.nan), times_s,
-                           speech if by_bundle else speech_envelope)  # fmt: skip
+    # a bundle syncs training clips only: it never picks the offsets of the clips that score it
+    speech, synced_by = sync_bundle if sync_bundle and clip.split == "train" else (speech_envelope, "speech band")
+    sync = estimate_offset(samples, rate_hz, np.where(track.mask, opening, np.nan), times_s, speech)
     times_s = times_s + sync.offset_s  # the mouth track on the audio's clock
     mf.save_npz(root / paths["faps"], values=track.values, mask=track.mask, times_s=times_s,
                 faps=np.array(track.faps, np.int32), fapu=np.array(list(neutral.fapu.as_dict().values())),
@@ -203,7 +204,7 @@ def _write_clip(clip: Clip, neutral: Neutral, root: Path, settings: PrepareSetti
         "audio": paths["audio"], "faps": paths["faps"], "landmarks": paths["landmarks"], "video": str(clip.video),
         "fps": fps, "n_frames": len(shapes), "face_found": round(face_found, 4),
         "duration_s": round(len(samples) / rate_hz, 4), "words": [list(w) for w in clip.words], "phones": [],
-        "ema": None, **sync.as_row(), "av_sync_by": f"bundle {settings.sync_bundle}" if by_bundle else "speech band",
+        "ema": None, **sync.as_row(), "av_sync_by": synced_by,
     }  # fmt: skip
 
 
@@ -249,7 +250,8 @@ def prepare(sources: list[str], settings: PrepareSettings) -> Summary:
     """Prepare (or resume) a corpus in settings.out from the named sources."""
     started = time.monotonic()
     check_engine(settings.engine)
-    speech = bundle_opening(load_bundle(settings.sync_bundle)) if settings.sync_bundle else speech_envelope
+    bundle = load_bundle(settings.sync_bundle) if settings.sync_bundle else None
+    sync_bundle = (bundle_opening(bundle), f"bundle {bundle.name}") if bundle else None
     root = Path(settings.out)
     root.mkdir(parents=True, exist_ok=True)
     clips, ema_files = [], []
@@ -290,7 +292,7 @@ def prepare(sources: list[str], settings: PrepareSettings) -> Summary:
     _write_info(root, settings, sources, neutrals)
     for clip in tqdm([c for c in tracked if c.speaker in neutrals], desc="faps", unit="clip"):
         try:
-            mf.append_manifest(root, _write_clip(clip, neutrals[clip.speaker], root, settings, speech))
+            mf.append_manifest(root, _write_clip(clip, neutrals[clip.speaker], root, settings, sync_bundle))
             summary.added.append(clip.id)
         except (VentriloquistError, OSError, ValueError) as e:
             summary.skipped[clip.id] = str(e)
