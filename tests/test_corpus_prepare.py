@@ -265,7 +265,7 @@ def test_a_bundle_can_stand_in_for_the_speech_band_to_find_an_offset(corpus, tmp
     from ventriloquist.device.bundle import SHIPPED_BUNDLE, load_bundle
     from ventriloquist.training.corpus.manifest import MANIFEST, load_manifest
     from ventriloquist.training.corpus.prepare import PrepareSettings, prepare
-    from ventriloquist.training.export import _reproduce, _synced_by
+    from ventriloquist.training.export import _reproduce, _source_options
 
     out = tmp_path / "synced"
     shutil.copytree(corpus["root"], out)  # landmarks and audio are reused; FAP tracks and offsets are made anew
@@ -278,10 +278,16 @@ def test_a_bundle_can_stand_in_for_the_speech_band_to_find_an_offset(corpus, tmp
     assert late["av_sync_credible"] and late["av_offset_s"] == pytest.approx(LATE_AUDIO_MS / 1000, abs=0.03)
     assert late["av_sync_by"] == f"bundle {load_bundle(SHIPPED_BUNDLE).name}"
     assert all(entries[f"grid/s1/{clip}"].extra["av_offset_s"] == 0.0 for clip in GRID_CLIPS)
-    synced_by = _synced_by(out)  # what a model card's reproduce lines say of this corpus
-    assert synced_by == late["av_sync_by"]
-    lines = _reproduce({"preset": "voices", "sources": {str(out): [grid]}, "synced_by": {str(out): synced_by}}, "x")
-    assert lines[0] == f"# SYNC_BUNDLE: the {synced_by}" and lines[1].endswith("--sync-bundle SYNC_BUNDLE")
+    synced = f"video@train:{shifted}"  # what a model card's reproduce lines say of this corpus's sources:
+    options = _source_options(out)  # the fixture's first run (no bundle) and this one (a bundle) apart
+    assert options[synced]["sync_bundle"] == load_bundle(SHIPPED_BUNDLE).name
+    assert options[corpus["sources"][1]]["sync_bundle"] is None
+    p = {"preset": "voices", "sources": {str(out): [corpus["sources"][1], grid, synced]},
+         "source_options": {str(out): options}}
+    lines = _reproduce(p, "x")
+    assert lines[0] == f"# SYNC_BUNDLE: the bundle {load_bundle(SHIPPED_BUNDLE).name}"
+    assert lines[1] == f"ventriloquist corpus prepare {corpus['sources'][1]} --out CORPUS1"
+    assert lines[2] == f"ventriloquist corpus prepare {grid} {synced} --out CORPUS1 --sync-bundle SYNC_BUNDLE"
     (out / MANIFEST).unlink()
     prepare([f"video@eval:{shifted}"], PrepareSettings(out=out, jobs=1, sync_bundle=SHIPPED_BUNDLE))
     assert {e.extra["av_sync_by"] for e in load_manifest(out)} == {"speech band"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -115,7 +116,7 @@ def bundle_from_run(run_dir, name: str | None = None):
         "seed": run["preset"]["seed"],
         "trained_on": run["corpus"],
         "sources": {c: _corpus_sources(Path(c)) for c in run["corpus"]},
-        "synced_by": {c: by for c in run["corpus"] if (by := _synced_by(Path(c)))},
+        "source_options": {c: _source_options(Path(c)) for c in run["corpus"]},
         "speakers": run["speakers"],
         "licences": run["licences"],
         "clips": {k: len(v) for k, v in run["clips"].items()},
@@ -150,14 +151,11 @@ def _corpus_sources(corpus: Path) -> list[str]:
     return list(load_corpus_info(corpus).get("sources", [])) if corpus.is_dir() else []
 
 
-def _synced_by(corpus: Path) -> str | None:
-    """The bundle whose predicted lips synced the corpus's training clips (`corpus prepare --sync-bundle`), if any."""
-    from ventriloquist.training.corpus.manifest import load_manifest
+def _source_options(corpus: Path) -> dict:
+    """The `corpus prepare` options each source of a corpus was prepared with (licence, speaker, sync bundle)."""
+    from ventriloquist.training.corpus.manifest import load_corpus_info
 
-    if not corpus.is_dir():
-        return None
-    names = {e.extra.get("av_sync_by") for e in load_manifest(corpus)} - {None, "speech band"}
-    return ", ".join(sorted(str(n) for n in names)) or None
+    return dict(load_corpus_info(corpus).get("source_options", {})) if corpus.is_dir() else {}
 
 
 GRID_CREDIT = ("GRID audio-visual corpus, CC BY 4.0 — Cooke, Barker, Cunningham, Shao (2006), "
@@ -218,12 +216,26 @@ def model_card(bundle, evaluation: dict | None, wall_s: float | None) -> str:
 def _reproduce(p: dict, name: str) -> list[str]:
     """`corpus prepare` per training corpus (from its recorded sources, synced by a bundle where it was), then
     `train` (naming the bundle when its name is not the preset's default)."""
-    sources, synced_by = p.get("sources") or {}, p.get("synced_by") or {}
+    sources, options = p.get("sources") or {}, p.get("source_options") or {}
     names = [f"CORPUS{i + 1}" for i in range(len(sources))] or ["CORPUS"]
-    lines = [f"# SYNC_BUNDLE: the {by}" for by in dict.fromkeys(synced_by.values())]
-    lines += [f"ventriloquist corpus prepare {' '.join(srcs)} --out {name}"
-              + (" --sync-bundle SYNC_BUNDLE" if corpus in synced_by else "")
-              for name, (corpus, srcs) in zip(names, sources.items(), strict=False) if srcs]
+    lines, prepares = [], []
+    for name, (corpus, srcs) in zip(names, sources.items(), strict=False):
+        groups: dict[tuple, list[str]] = {}  # sources prepared with the same options: one command
+        for src in srcs:
+            o = options.get(corpus, {}).get(src, {})
+            groups.setdefault((o.get("licence"), o.get("speaker"), o.get("sync_bundle")), []).append(src)
+        for (licence, speaker, sync), group in groups.items():
+            command = f"ventriloquist corpus prepare {' '.join(map(shlex.quote, group))} --out {name}"
+            if licence:
+                command += f" --licence {shlex.quote(licence)}"
+            if speaker:
+                command += f" --speaker {shlex.quote(speaker)}"
+            if sync:
+                command += " --sync-bundle SYNC_BUNDLE"
+            prepares.append(command)
+            if sync and f"# SYNC_BUNDLE: the bundle {sync}" not in lines:
+                lines.append(f"# SYNC_BUNDLE: the bundle {sync}")
+    lines += prepares
     named = "" if name == default_name(str(p.get("preset"))) else f" --name {name}"
     lines.append(f"ventriloquist train {' '.join(names)} --out RUN --preset {p.get('preset')} "
                  f"--seed {p.get('seed', 0)}{named} --export BUNDLE")

@@ -222,9 +222,14 @@ def _write_ema(path: Path, root: Path) -> dict:
     }  # fmt: skip
 
 
-def _write_info(root: Path, settings: PrepareSettings, sources: list[str], neutrals: dict[str, Neutral]) -> None:
-    """corpus.json: split definition and membership, speakers' FAPU, settings, credits."""
+def _write_info(root: Path, settings: PrepareSettings, sources: list[str], neutrals: dict[str, Neutral],
+                sync_name: str | None) -> None:
+    """corpus.json: split definition and membership, speakers' FAPU, settings, credits, and the options each
+    source was prepared with (a model card's reproduce lines need them)."""
     info = mf.load_corpus_info(root)
+    options = {"licence": settings.licence if settings.licence != USER_LICENCE else None,
+               "speaker": settings.speaker, "sync_bundle": sync_name}
+    source_options = {**info.get("source_options", {}), **{src: options for src in sources}}
     rows = mf.read_manifest_lines(root)
     speakers = info.get("speakers", {})
     for speaker, neutral in neutrals.items():
@@ -239,6 +244,7 @@ def _write_info(root: Path, settings: PrepareSettings, sources: list[str], neutr
                   **{s: sorted(r["id"] for r in rows if r["split"] == s) for s in mf.SPLITS}},
         "speakers": speakers,
         "sources": sorted(set(info.get("sources", [])) | set(sources)),
+        "source_options": dict(sorted(source_options.items())),
         "settings": {k: str(v) for k, v in asdict(settings).items() if k not in ("out",)},
         "licences": sorted({r["licence"] for r in rows}),
         "credit": GRID_LICENCE if any(r["source"] == "grid" for r in rows) else None,
@@ -289,7 +295,7 @@ def prepare(sources: list[str], settings: PrepareSettings) -> Summary:
             neutrals[speaker] = _neutral_for(speaker, by_speaker[speaker], root, settings)
         except VentriloquistError as e:
             summary.skipped.update({c.id: f"speaker {speaker}: {e}" for c in tracked if c.speaker == speaker})
-    _write_info(root, settings, sources, neutrals)
+    _write_info(root, settings, sources, neutrals, bundle.name if bundle else None)
     for clip in tqdm([c for c in tracked if c.speaker in neutrals], desc="faps", unit="clip"):
         try:
             mf.append_manifest(root, _write_clip(clip, neutrals[clip.speaker], root, settings, sync_bundle))
@@ -305,7 +311,7 @@ def prepare(sources: list[str], settings: PrepareSettings) -> Summary:
             summary.added.append(ema_id(path))
         except VentriloquistError as e:
             summary.skipped[ema_id(path)] = str(e)
-    _write_info(root, settings, sources, neutrals)
+    _write_info(root, settings, sources, neutrals, bundle.name if bundle else None)
     skipped = "".join(json.dumps({"id": k, "reason": v}) + "\n" for k, v in sorted(summary.skipped.items()))
     mf.atomic_write_bytes(root / mf.SKIPPED, skipped.encode())
     summary.wall_s = time.monotonic() - started
