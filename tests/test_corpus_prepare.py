@@ -284,10 +284,12 @@ def test_a_bundle_can_stand_in_for_the_speech_band_to_find_an_offset(corpus, tmp
     assert options[corpus["sources"][1]]["sync_bundle"] is None
     p = {"preset": "voices", "sources": {str(out): [corpus["sources"][1], grid, synced]},
          "source_options": {str(out): options}}
-    lines = _reproduce(p, "x")
+    lines = _reproduce(p, "ventriloquist-x")
     assert lines[0] == f"# SYNC_BUNDLE: the bundle {load_bundle(SHIPPED_BUNDLE).name}"
     assert lines[1] == f"ventriloquist corpus prepare {corpus['sources'][1]} --out CORPUS1"
     assert lines[2] == f"ventriloquist corpus prepare {grid} {synced} --out CORPUS1 --sync-bundle SYNC_BUNDLE"
+    assert lines[3] == ("ventriloquist train CORPUS1 --out RUN --preset voices --seed 0 --name ventriloquist-x "
+                        "--export BUNDLE")
     (out / MANIFEST).unlink()
     prepare([f"video@eval:{shifted}"], PrepareSettings(out=out, jobs=1, sync_bundle=SHIPPED_BUNDLE))
     assert {e.extra["av_sync_by"] for e in load_manifest(out)} == {"speech band"}

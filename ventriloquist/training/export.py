@@ -219,13 +219,13 @@ def _reproduce(p: dict, name: str) -> list[str]:
     sources, options = p.get("sources") or {}, p.get("source_options") or {}
     names = [f"CORPUS{i + 1}" for i in range(len(sources))] or ["CORPUS"]
     lines, prepares = [], []
-    for name, (corpus, srcs) in zip(names, sources.items(), strict=False):
+    for folder, (corpus, srcs) in zip(names, sources.items(), strict=False):
         groups: dict[tuple, list[str]] = {}  # sources prepared with the same options: one command
         for src in srcs:
             o = options.get(corpus, {}).get(src, {})
             groups.setdefault((o.get("licence"), o.get("speaker"), o.get("sync_bundle")), []).append(src)
         for (licence, speaker, sync), group in groups.items():
-            command = f"ventriloquist corpus prepare {' '.join(map(shlex.quote, group))} --out {name}"
+            command = f"ventriloquist corpus prepare {' '.join(map(shlex.quote, group))} --out {folder}"
             if licence:
                 command += f" --licence {shlex.quote(licence)}"
             if speaker:
