@@ -64,7 +64,7 @@ def test_adapting_to_one_person_raises_their_held_out_score(tmp_path):
     assert "video/li/styletalk_feifeili_clip3" not in record["fit_clips"]
     assert record["heldout_r_after"] > record["heldout_r_before"] + 0.1
     assert "## Speaker adaptation" in (out / "MODEL_CARD.md").read_text()
-    assert json.loads((out / "bundle.json").read_text())["name"] == "ventriloquist-voices-2-adapted-li"
+    assert json.loads((out / "bundle.json").read_text())["name"] == f"{load_bundle(SHIPPED_BUNDLE).name}-adapted-li"
     assert "held-out lip-opening r" in done.stdout
 
 

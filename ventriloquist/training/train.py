@@ -104,7 +104,9 @@ PRESETS: dict[str, TrainSettings] = {
     # (REVOICED). Against "default" (seed 0): dev set (32 clips, 23 people never trained on) lip-opening
     # r 0.171 -> 0.238, EMA 0.553 -> 0.612, held-out s1 0.889 -> 0.887, five GRID talkers 0.676 -> 0.672;
     # with the front end's mel bands ending at 6 kHz instead of 7.6 (ventriloquist-voices-2): dev 0.254,
-    # EMA 0.635, held-out s1 0.890, GRID talkers 0.684.
+    # EMA 0.635, held-out s1 0.890, GRID talkers 0.684; with two more training clips' soundtracks moved
+    # onto their lips (`corpus prepare --sync-bundle`, ventriloquist-voices-3): dev 0.281, EMA 0.663,
+    # held-out s1 0.889, GRID talkers 0.692.
     # Without the prior one GRID talker's clip fell 0.45 -> 0.25; with (its frames) ** 0.75 balancing
     # the dev set rose further (0.260 over 2 seeds) but s1 and the GRID talkers fell (README table).
     "voices": replace(

@@ -3,8 +3,9 @@
 Reproduce the shipped model (about 15 minutes on 2 cores; the bundle's MODEL_CARD.md has every command):
     ventriloquist corpus prepare grid:../shared/data/grid_s1 grid:../shared/data/grid_speakers ema:../shared/data/ema \\
         --out CORPUS
-    ventriloquist corpus prepare video@train:../shared/data/talking_faces/train/PERSON ... --out PEOPLE
-    ventriloquist train CORPUS PEOPLE --out RUN --preset voices --name ventriloquist-voices-2 --export BUNDLE
+    ventriloquist corpus prepare video@train:../shared/data/talking_faces/train/PERSON ... --out PEOPLE \
+        --sync-bundle VOICES2   # the ventriloquist-voices-2 bundle, the one shipped before (git history)
+    ventriloquist train CORPUS PEOPLE --out RUN --preset voices --name ventriloquist-voices-3 --export BUNDLE
 """
 
 from __future__ import annotations
