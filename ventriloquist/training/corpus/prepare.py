@@ -179,7 +179,7 @@ def _no_face(face_found: float, settings: PrepareSettings) -> str:
 
 
 def _write_clip(clip: Clip, neutral: Neutral, root: Path, settings: PrepareSettings,
-                sync_bundle: tuple[SpeechSignal, str] | None) -> dict:
+                bundle_signal: tuple[SpeechSignal, str] | None) -> dict:
     """The FAP track of one tracked clip, written; returns its manifest row (or raises for a bad clip)."""
     paths = mf.entry_paths(clip.id)
     shapes, fps, times_s = _load_landmarks(root / paths["landmarks"])
@@ -192,7 +192,7 @@ def _write_clip(clip: Clip, neutral: Neutral, root: Path, settings: PrepareSetti
     samples, rate_hz = mf.read_wav(root / paths["audio"])
     opening = -(track.values[:, track.faps.index(4)] + track.values[:, track.faps.index(5)])
     # a bundle syncs training clips only: it never picks the offsets of the clips that score it
-    speech, synced_by = sync_bundle if sync_bundle and clip.split == "train" else (speech_envelope, "speech band")
+    speech, synced_by = bundle_signal if bundle_signal and clip.split == "train" else (speech_envelope, "speech band")
     sync = estimate_offset(samples, rate_hz, np.where(track.mask, opening, np.nan), times_s, speech)
     times_s = times_s + sync.offset_s  # the mouth track on the audio's clock
     mf.save_npz(root / paths["faps"], values=track.values, mask=track.mask, times_s=times_s,
@@ -257,7 +257,7 @@ def prepare(sources: list[str], settings: PrepareSettings) -> Summary:
     started = time.monotonic()
     check_engine(settings.engine)
     bundle = load_bundle(settings.sync_bundle) if settings.sync_bundle else None
-    sync_bundle = (bundle_opening(bundle), f"bundle {bundle.name}") if bundle else None
+    bundle_signal = (bundle_opening(bundle), f"bundle {bundle.name}") if bundle else None
     root = Path(settings.out)
     root.mkdir(parents=True, exist_ok=True)
     clips, ema_files = [], []
@@ -298,7 +298,7 @@ def prepare(sources: list[str], settings: PrepareSettings) -> Summary:
     _write_info(root, settings, sources, neutrals, bundle.name if bundle else None)
     for clip in tqdm([c for c in tracked if c.speaker in neutrals], desc="faps", unit="clip"):
         try:
-            mf.append_manifest(root, _write_clip(clip, neutrals[clip.speaker], root, settings, sync_bundle))
+            mf.append_manifest(root, _write_clip(clip, neutrals[clip.speaker], root, settings, bundle_signal))
             summary.added.append(clip.id)
         except (VentriloquistError, OSError, ValueError) as e:
             summary.skipped[clip.id] = str(e)
