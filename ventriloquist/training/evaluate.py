@@ -44,6 +44,7 @@ LEVEL_GROUPS = ("other_speakers", "dev", "ema")
 MAX_LAG_S = 0.2
 """Best-lag correlations search this far either way."""
 MAX_LAG_STEPS = int(round(MAX_LAG_S * EVAL_RATE_HZ))
+"""The same, in EVAL_RATE_HZ steps (the lag curves' half-length)."""
 
 
 @dataclass(frozen=True)
@@ -192,10 +193,11 @@ def score(predict, utts: list[Utterance]) -> dict:
     for u in utts:
         t, faps = predict(u.samples, u.rate_hz)
         pred = np.stack([np.interp(u.times_s, t, faps[:, j]) for j in range(faps.shape[1])], 1)
-        r = _pearson(opening_of(pred), u.opening)
+        opening = opening_of(pred)
+        r = _pearson(opening, u.opening)
         rs.append(r)
         per_utt[u.id] = r
-        curves.append(lag_curve(opening_of(pred), u.opening, MAX_LAG_STEPS))
+        curves.append(lag_curve(opening, u.opening, MAX_LAG_STEPS))
         per_utt_best[u.id] = lag_peak(curves[-1])
         per_speaker.setdefault(u.speaker, []).append(r)
         if u.faps is not None:
@@ -203,7 +205,7 @@ def score(predict, utts: list[Utterance]) -> dict:
             sq += eq1_error(u.faps[ok], pred[ok]) * ok.sum() * pred.shape[1]
             sq_mouth += eq1_error(u.faps[ok][:, MOUTH], pred[ok][:, MOUTH]) * ok.sum() * len(MOUTH)
             n += ok.sum() * pred.shape[1]
-        closure += bilabial_closure(opening_of(pred), u.times_s, u.phones)
+        closure += bilabial_closure(opening, u.times_s, u.phones)
     return {
         "utterances": len(utts),
         "eq1_error": float(sq / n) if n else None,

@@ -257,7 +257,8 @@ def prepare(sources: list[str], settings: PrepareSettings) -> Summary:
     started = time.monotonic()
     check_engine(settings.engine)
     bundle = load_bundle(settings.sync_bundle) if settings.sync_bundle else None
-    bundle_signal = (bundle_opening(bundle), f"bundle {bundle.name}") if bundle else None
+    sync_name = bundle.name if bundle else None
+    bundle_signal = (bundle_opening(bundle), f"bundle {sync_name}") if bundle else None
     root = Path(settings.out)
     root.mkdir(parents=True, exist_ok=True)
     clips, ema_files = [], []
@@ -295,7 +296,7 @@ def prepare(sources: list[str], settings: PrepareSettings) -> Summary:
             neutrals[speaker] = _neutral_for(speaker, by_speaker[speaker], root, settings)
         except VentriloquistError as e:
             summary.skipped.update({c.id: f"speaker {speaker}: {e}" for c in tracked if c.speaker == speaker})
-    _write_info(root, settings, sources, neutrals, bundle.name if bundle else None)
+    _write_info(root, settings, sources, neutrals, sync_name)
     for clip in tqdm([c for c in tracked if c.speaker in neutrals], desc="faps", unit="clip"):
         try:
             mf.append_manifest(root, _write_clip(clip, neutrals[clip.speaker], root, settings, bundle_signal))
@@ -311,7 +312,7 @@ def prepare(sources: list[str], settings: PrepareSettings) -> Summary:
             summary.added.append(ema_id(path))
         except VentriloquistError as e:
             summary.skipped[ema_id(path)] = str(e)
-    _write_info(root, settings, sources, neutrals, bundle.name if bundle else None)
+    _write_info(root, settings, sources, neutrals, sync_name)
     skipped = "".join(json.dumps({"id": k, "reason": v}) + "\n" for k, v in sorted(summary.skipped.items()))
     mf.atomic_write_bytes(root / mf.SKIPPED, skipped.encode())
     summary.wall_s = time.monotonic() - started
