@@ -145,6 +145,21 @@ def test_rerun_skips_finished_clips(corpus):
     assert manifest.read_text() == before and faps_file.stat().st_mtime_ns == stamp
 
 
+@pytest.mark.slow
+def test_a_resumed_source_keeps_the_options_its_clips_were_made_with(corpus, capsys):
+    """Its finished clips would be skipped, so other options would only change what corpus.json says of them."""
+    from ventriloquist.device.cli import main
+
+    root = corpus["root"]
+    before = {name: (root / name).read_bytes() for name in ("manifest.jsonl", "corpus.json")}
+    vanish = corpus["sources"][2]
+    assert main(["corpus", "prepare", vanish, "--out", str(root), "--licence", "CC0-1.0", "--jobs", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ventriloquist: error:") and "\n" not in err
+    assert vanish in err and "no options" in err and "--licence CC0-1.0" in err
+    assert {name: (root / name).read_bytes() for name in before} == before
+
+
 def test_ema_tracks_are_finite_and_in_mm(corpus):
     entries = [e for e in _entries(corpus).values() if e.source in ("mocha", "haskins", "xrmb")]
     assert {e.source for e in entries} == {"mocha", "haskins", "xrmb"}

@@ -222,13 +222,36 @@ def _write_ema(path: Path, root: Path) -> dict:
     }  # fmt: skip
 
 
+def _options(settings: PrepareSettings, sync_name: str | None) -> dict:
+    """The options a source is prepared with, as corpus.json records them (None: the option was not given)."""
+    return {"licence": settings.licence if settings.licence != USER_LICENCE else None,
+            "speaker": settings.speaker, "sync_bundle": sync_name}
+
+
+def _as_flags(options: dict) -> str:
+    flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in options.items() if v is not None)
+    return flags or "no options"
+
+
+def _check_resumed_options(root: Path, found: dict[str, list[str]], done: set[str], options: dict) -> None:
+    """A source whose clips are already in the corpus keeps the options they were made with: a resumed run skips
+    those clips, so other options would leave corpus.json (and a model card's reproduce lines) telling a lie."""
+    recorded = mf.load_corpus_info(root).get("source_options", {})
+    for source, ids in found.items():
+        was = recorded.get(source)
+        if was is not None and was != options and done.intersection(ids):
+            raise VentriloquistError(
+                f"{source}: already prepared in {root} with {_as_flags(was)}, not {_as_flags(options)}; "
+                "prepare it into a new --out to change that"
+            )
+
+
 def _write_info(root: Path, settings: PrepareSettings, sources: list[str], neutrals: dict[str, Neutral],
                 sync_name: str | None) -> None:
     """corpus.json: split definition and membership, speakers' FAPU, settings, credits, and the options each
     source was prepared with (a model card's reproduce lines need them)."""
     info = mf.load_corpus_info(root)
-    options = {"licence": settings.licence if settings.licence != USER_LICENCE else None,
-               "speaker": settings.speaker, "sync_bundle": sync_name}
+    options = _options(settings, sync_name)
     source_options = {**info.get("source_options", {}), **{src: options for src in sources}}
     rows = mf.read_manifest_lines(root)
     speakers = info.get("speakers", {})
@@ -260,13 +283,15 @@ def prepare(sources: list[str], settings: PrepareSettings) -> Summary:
     sync_name = bundle.name if bundle else None
     bundle_signal = (bundle_opening(bundle), f"bundle {sync_name}") if bundle else None
     root = Path(settings.out)
-    root.mkdir(parents=True, exist_ok=True)
-    clips, ema_files = [], []
+    clips, ema_files, found = [], [], {}
     for source in sources:
         found_clips, found_ema = parse_source(source, settings)
         clips += found_clips
         ema_files += found_ema
+        found[source] = [c.id for c in found_clips] + [ema_id(p) for p in found_ema]
     done = {row["id"] for row in mf.read_manifest_lines(root)}
+    _check_resumed_options(root, found, done, _options(settings, sync_name))
+    root.mkdir(parents=True, exist_ok=True)
     summary = Summary(already=sum(c.id in done for c in clips))
     todo = [c for c in clips if c.id not in done]
     if todo:
