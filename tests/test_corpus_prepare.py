@@ -280,7 +280,7 @@ def test_a_bundle_can_stand_in_for_the_speech_band_to_find_an_offset(corpus, tmp
     from ventriloquist.device.bundle import SHIPPED_BUNDLE, load_bundle
     from ventriloquist.training.corpus.manifest import MANIFEST, load_manifest
     from ventriloquist.training.corpus.prepare import PrepareSettings, prepare
-    from ventriloquist.training.export import _reproduce, _source_options
+    from ventriloquist.training.export import _prepared_with, _reproduce
 
     out = tmp_path / "synced"
     shutil.copytree(corpus["root"], out)  # landmarks and audio are reused; FAP tracks and offsets are made anew
@@ -294,7 +294,7 @@ def test_a_bundle_can_stand_in_for_the_speech_band_to_find_an_offset(corpus, tmp
     assert late["av_sync_by"] == f"bundle {load_bundle(SHIPPED_BUNDLE).name}"
     assert all(entries[f"grid/s1/{clip}"].extra["av_offset_s"] == 0.0 for clip in GRID_CLIPS)
     synced = f"video@train:{shifted}"  # what a model card's reproduce lines say of this corpus's sources:
-    options = _source_options(out)  # the fixture's first run (no bundle) and this one (a bundle) apart
+    options = _prepared_with([str(out)])["source_options"][str(out)]  # the fixture's run and this one apart
     assert options[synced]["sync_bundle"] == load_bundle(SHIPPED_BUNDLE).name
     assert options[corpus["sources"][1]]["sync_bundle"] is None
     p = {"preset": "voices", "sources": {str(out): [corpus["sources"][1], grid, synced]},

@@ -115,8 +115,7 @@ def bundle_from_run(run_dir, name: str | None = None):
         "preset": run["preset"]["name"],
         "seed": run["preset"]["seed"],
         "trained_on": run["corpus"],
-        "sources": {c: _corpus_sources(Path(c)) for c in run["corpus"]},
-        "source_options": {c: _source_options(Path(c)) for c in run["corpus"]},
+        **_prepared_with(run["corpus"]),
         "speakers": run["speakers"],
         "licences": run["licences"],
         "clips": {k: len(v) for k, v in run["clips"].items()},
@@ -144,18 +143,14 @@ def bundle_from_run(run_dir, name: str | None = None):
     return replace(bundle, provenance={**provenance, "quantisation_check": check}), check
 
 
-def _corpus_sources(corpus: Path) -> list[str]:
-    """The `corpus prepare` sources a corpus was made from (empty when its corpus.json is gone)."""
+def _prepared_with(corpora: list[str]) -> dict:
+    """Per corpus, the `corpus prepare` sources it was made from and the options (licence, speaker, sync bundle)
+    each was prepared with; empty where a corpus.json is gone."""
     from ventriloquist.training.corpus.manifest import load_corpus_info
 
-    return list(load_corpus_info(corpus).get("sources", [])) if corpus.is_dir() else []
-
-
-def _source_options(corpus: Path) -> dict:
-    """The `corpus prepare` options each source of a corpus was prepared with (licence, speaker, sync bundle)."""
-    from ventriloquist.training.corpus.manifest import load_corpus_info
-
-    return dict(load_corpus_info(corpus).get("source_options", {})) if corpus.is_dir() else {}
+    infos = {c: load_corpus_info(c) if Path(c).is_dir() else {} for c in corpora}
+    return {"sources": {c: list(i.get("sources", [])) for c, i in infos.items()},
+            "source_options": {c: dict(i.get("source_options", {})) for c, i in infos.items()}}
 
 
 GRID_CREDIT = ("GRID audio-visual corpus, CC BY 4.0 — Cooke, Barker, Cunningham, Shao (2006), "
