@@ -211,25 +211,22 @@ def model_card(bundle, evaluation: dict | None, wall_s: float | None) -> str:
 def _reproduce(p: dict, name: str) -> list[str]:
     """`corpus prepare` per training corpus (from its recorded sources, synced by a bundle where it was), then
     `train` (naming the bundle when its name is not the preset's default)."""
+    from ventriloquist.training.corpus.prepare import option_flags
+
     sources, options = p.get("sources") or {}, p.get("source_options") or {}
     names = [f"CORPUS{i + 1}" for i in range(len(sources))] or ["CORPUS"]
     lines, prepares = [], []
     for folder, (corpus, srcs) in zip(names, sources.items(), strict=False):
-        groups: dict[tuple, list[str]] = {}  # sources prepared with the same options: one command
+        groups: dict[str, list[str]] = {}  # sources prepared with the same options: one command
         for src in srcs:
             o = options.get(corpus, {}).get(src, {})
-            groups.setdefault((o.get("licence"), o.get("speaker"), o.get("sync_bundle")), []).append(src)
-        for (licence, speaker, sync), group in groups.items():
-            command = f"ventriloquist corpus prepare {' '.join(map(shlex.quote, group))} --out {folder}"
-            if licence:
-                command += f" --licence {shlex.quote(licence)}"
-            if speaker:
-                command += f" --speaker {shlex.quote(speaker)}"
-            if sync:
-                command += " --sync-bundle SYNC_BUNDLE"
-            prepares.append(command)
+            sync = o.get("sync_bundle")
+            groups.setdefault(option_flags({**o, "sync_bundle": "SYNC_BUNDLE" if sync else None}), []).append(src)
             if sync and f"# SYNC_BUNDLE: the bundle {sync}" not in lines:
                 lines.append(f"# SYNC_BUNDLE: the bundle {sync}")
+        for flags, group in groups.items():
+            prepares.append(f"ventriloquist corpus prepare {' '.join(map(shlex.quote, group))} --out {folder}"
+                            + (f" {flags}" if flags else ""))
     lines += prepares
     named = "" if name == default_name(str(p.get("preset"))) else f" --name {name}"
     lines.append(f"ventriloquist train {' '.join(names)} --out RUN --preset {p.get('preset')} "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -228,9 +229,9 @@ def _options(settings: PrepareSettings, sync_name: str | None) -> dict:
             "speaker": settings.speaker, "sync_bundle": sync_name}
 
 
-def _as_flags(options: dict) -> str:
-    flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in options.items() if v is not None)
-    return flags or "no options"
+def option_flags(options: dict) -> str:
+    """Recorded options as the `corpus prepare` flags that give them ("" for none)."""
+    return " ".join(f"--{k.replace('_', '-')} {shlex.quote(v)}" for k, v in options.items() if v is not None)
 
 
 def _check_resumed_options(root: Path, found: dict[str, list[str]], done: set[str], options: dict) -> None:
@@ -241,7 +242,8 @@ def _check_resumed_options(root: Path, found: dict[str, list[str]], done: set[st
         was = recorded.get(source)
         if was is not None and was != options and done.intersection(ids):
             raise VentriloquistError(
-                f"{source}: already prepared in {root} with {_as_flags(was)}, not {_as_flags(options)}; "
+                f"{source}: already prepared in {root} with {option_flags(was) or 'no options'}, "
+                f"not {option_flags(options) or 'no options'}; "
                 "prepare it into a new --out to change that"
             )
 
